@@ -1,0 +1,4 @@
+//! pipeline: weir's data plane.
+#![warn(missing_docs)]
+
+pub mod wire;

@@ -1,0 +1,1 @@
+//! Wire formats as zero-copy views.

@@ -1,0 +1,3 @@
+//! Port drivers. Each exposes queues implementing [`crate::Port`].
+
+pub mod mem;

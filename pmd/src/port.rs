@@ -1,0 +1,29 @@
+//! The burst API every port driver implements.
+//!
+//! A worker owns one [`Port`] value per (port, queue) it polls and one per
+//! port it transmits on; the value is never shared, so drivers need no
+//! locks. Counters live in a shared [`QueueStats`] the driver updates once
+//! per burst.
+
+use crate::buf::{Burst, Pool};
+use crate::stats::QueueStats;
+use std::sync::Arc;
+
+/// One queue of a port, as seen by the worker that owns it.
+pub trait Port<P: Pool>: Send {
+    /// Receive up to `out.remaining_capacity()` packets, appending them to
+    /// `out`; returns how many were added. Never blocks.
+    fn rx_burst(&mut self, out: &mut Burst<P::Buf>) -> usize;
+
+    /// Transmit every packet in `pkts`, leaving it empty. Returns how many
+    /// were sent; the others were freed and counted in `tx_dropped`.
+    /// Never blocks.
+    fn tx_burst(&mut self, pkts: &mut Burst<P::Buf>) -> usize;
+
+    /// Push out anything the driver batched (called when a worker is idle
+    /// and before it stops).
+    fn flush(&mut self) {}
+
+    /// This queue's counters.
+    fn stats(&self) -> &Arc<QueueStats>;
+}
