@@ -1,1 +1,152 @@
-fn main() {}
+//! `weir`: the command-line front end. Thin: parsing arguments, then
+//! calling into `ctrl`.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use ctrl::config::Config;
+use ctrl::report::{self, Summary};
+use ctrl::router::{Router, RunOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// weir: a poll-mode router and virtual switch.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a router from a config file until interrupted (or --duration).
+    Run {
+        /// The TOML config (see examples/).
+        config: PathBuf,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "SECS")]
+        duration: Option<f64>,
+        /// Write the final counters as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        summary_json: Option<PathBuf>,
+        /// Do not pin threads to the configured cores.
+        #[arg(long)]
+        no_pin: bool,
+        /// Print no per-second lines, only the final summary.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Validate a config and print it resolved; exits non-zero on error.
+    Check {
+        /// The TOML config.
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Run {
+            config,
+            duration,
+            summary_json,
+            no_pin,
+            quiet,
+        } => run(config, duration, summary_json, !no_pin, quiet),
+        Cmd::Check { config } => check(config),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("weir: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn check(path: PathBuf) -> Result<ExitCode> {
+    match Config::load(&path) {
+        Ok(cfg) => {
+            print!("{cfg}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprint!("{e}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn run(
+    path: PathBuf,
+    duration: Option<f64>,
+    summary_json: Option<PathBuf>,
+    pin: bool,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let cfg = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    let opts = RunOptions {
+        pin,
+        ..RunOptions::default()
+    };
+    let mut router = Router::start(cfg, opts)?;
+    for w in &router.warnings {
+        eprintln!("weir: warning: {w}");
+    }
+    eprintln!(
+        "weir: running {} ({} ports, {} worker{}); Ctrl-C stops",
+        path.display(),
+        router.stats().ports.len(),
+        router.stats().workers.len(),
+        if router.stats().workers.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+    );
+    let start = Instant::now();
+    let deadline = duration.map(|d| start + Duration::from_secs_f64(d.max(0.0)));
+    let mut prev = report::sample(router.stats());
+    let mut next_line = start + Duration::from_secs(1);
+    loop {
+        if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let now = Instant::now();
+        if now >= next_line {
+            let cur = report::sample(router.stats());
+            if !quiet {
+                println!("{}", report::rate_line(router.stats(), &prev, &cur, start));
+            }
+            prev = cur;
+            next_line += Duration::from_secs(1);
+        }
+        let wake = deadline.map_or(next_line, |d| d.min(next_line));
+        std::thread::sleep(
+            wake.saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(50)),
+        );
+    }
+    let elapsed = start.elapsed();
+    router.stop();
+    let summary = Summary::collect(&router, elapsed);
+    print!("{}", summary.table());
+    if let Some(f) = summary_json {
+        std::fs::write(&f, summary.to_json())
+            .with_context(|| format!("writing {}", f.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

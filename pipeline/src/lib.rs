@@ -1,4 +1,22 @@
 //! pipeline: weir's data plane.
+//!
+//! - [`wire`]: zero-copy views of Ethernet, 802.1Q, ARP, IPv4, ICMP, UDP, TCP;
+//! - [`fib`]: the per-VRF IPv4 longest-prefix-match table;
+//! - [`state`]: the immutable forwarding [`Snapshot`](state::Snapshot)
+//!   published RCU-style by the control plane;
+//! - [`worker`]: the polling loop, and the stages it runs (classify and
+//!   IPv4 forwarding in `ipv4`);
+//! - [`counters`]: per-worker counters with a reason for every drop.
 #![warn(missing_docs)]
 
+pub mod counters;
+pub mod fib;
+mod ipv4;
+pub mod ratelimit;
+pub mod state;
 pub mod wire;
+pub mod worker;
+
+pub use counters::{CounterValues, DropReason, WorkerCounters};
+pub use state::{Adj, AdjKind, IfaceState, NeighborMap, Rcu, Snapshot};
+pub use worker::{Worker, WorkerConfig, WorkerQueues, META_HOLD};

@@ -77,7 +77,9 @@ mod tests {
         let g = register().expect("an id");
         assert_eq!(id(), Some(g.id()));
         assert!(register().is_none(), "second registration on one thread");
-        let other = std::thread::spawn(|| register().map(|g| g.id())).join().unwrap();
+        let other = std::thread::spawn(|| register().map(|g| g.id()))
+            .join()
+            .unwrap();
         assert_ne!(other, Some(g.id()));
         drop(g);
         assert_eq!(id(), None);

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod any_port;
 pub mod buf;
 pub mod drivers;
 pub mod lcore;
@@ -16,8 +17,9 @@ pub mod pool;
 pub mod port;
 pub mod ring;
 pub mod stats;
+pub mod tsc;
 
-pub use buf::{Buf, Burst, Meta, Pool, BURST, HEADROOM};
+pub use buf::{Buf, Burst, Meta, Pool, BURST, HEADROOM, META_LOCAL, META_VLAN};
 pub use pool::{Mbuf, NativePool};
 pub use port::Port;
 pub use stats::{Counter, PortCounters, QueueStats};

@@ -51,7 +51,9 @@ pub fn ring<T: Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
         mask: cap - 1,
-        slots: (0..cap).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect(),
+        slots: (0..cap)
+            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+            .collect(),
     });
     (Producer { s: s.clone() }, Consumer { s })
 }
@@ -103,7 +105,8 @@ impl<T: Send> Consumer<T> {
         let n = tail.wrapping_sub(head).min(out.remaining_capacity());
         for i in 0..n {
             // SAFETY: slot is in [head, tail): initialised, ours to take.
-            let item = unsafe { (*s.slots[head.wrapping_add(i) & s.mask].get()).assume_init_read() };
+            let item =
+                unsafe { (*s.slots[head.wrapping_add(i) & s.mask].get()).assume_init_read() };
             out.push(item);
         }
         s.head.store(head.wrapping_add(n), Ordering::Release);
@@ -126,7 +129,9 @@ impl<T: Send> Consumer<T> {
     /// Items waiting.
     pub fn len(&self) -> usize {
         let s = &*self.s;
-        s.tail.load(Ordering::Acquire).wrapping_sub(s.head.load(Ordering::Relaxed))
+        s.tail
+            .load(Ordering::Acquire)
+            .wrapping_sub(s.head.load(Ordering::Relaxed))
     }
 
     /// True when nothing is waiting.

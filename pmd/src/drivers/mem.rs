@@ -97,7 +97,11 @@ mod tests {
         for p in burst.iter_mut() {
             p.append(60).unwrap();
         }
-        assert_eq!(Port::<NativePool>::tx_burst(&mut a[0], &mut burst), 0, "ring full");
+        assert_eq!(
+            Port::<NativePool>::tx_burst(&mut a[0], &mut burst),
+            0,
+            "ring full"
+        );
         assert!(burst.is_empty());
         let mut got = Burst::new();
         assert_eq!(Port::<NativePool>::rx_burst(&mut b[0], &mut got), 32);

@@ -1,0 +1,264 @@
+//! The resolved config as text, for `weir check`: workers, then each VRF
+//! with its interfaces, routes (connected and static) and neighbors.
+//!
+//! The layout is stable (same config, same text) and aligned:
+//!
+//! ```text
+//! config examples/two-vrfs.toml
+//! workers
+//!   cores         1
+//!   control core  0
+//!   pool size     16384 buffers
+//!
+//! vrf default (table 0)
+//!   interface gen0
+//!     mac        02:77:65:00:00:01
+//!     mtu        1500
+//!     addresses  10.1.0.1/24
+//!     driver     gen src=10.1.0.2 src_count=1 dst=10.2.0.2 ...
+//!   routes
+//!     prefix       distance  source     next hop
+//!     10.1.0.0/24  0         connected  dev gen0
+//!     10.9.0.0/16  1         static     via 10.2.0.2 dev gen1
+//!   neighbors
+//!     address   mac                interface
+//!     10.2.0.2  02:00:00:00:02:02  gen1
+//! ```
+
+use std::fmt::{self, Write};
+use std::net::Ipv4Addr;
+
+use super::{format_mac, Config, Driver, FrameSize, Repeat, RouteAction};
+
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        self.render(&mut out)?;
+        f.write_str(&out)
+    }
+}
+
+/// Write `rows` with every column but the last padded to its widest cell.
+fn table(out: &mut String, indent: &str, rows: &[Vec<String>]) -> fmt::Result {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let mut line = String::from(indent);
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                write!(line, "{cell:<w$}  ", w = widths[c])?;
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn row<const N: usize>(cells: [&str; N]) -> Vec<String> {
+    cells.iter().map(|s| s.to_string()).collect()
+}
+
+impl Config {
+    fn render(&self, out: &mut String) -> fmt::Result {
+        writeln!(out, "config {}", self.path.display())?;
+        writeln!(out, "workers")?;
+        let w = &self.workers;
+        let cores = w
+            .cores
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let control = w
+            .control_core
+            .map_or_else(|| "unpinned".to_owned(), |c| c.to_string());
+        table(
+            out,
+            "  ",
+            &[
+                row(["cores", &cores]),
+                row(["control core", &control]),
+                row(["pool size", &format!("{} buffers", w.pool_size)]),
+            ],
+        )?;
+
+        let connected = self.connected_routes();
+        for (v, vrf) in self.vrfs.iter().enumerate() {
+            writeln!(out)?;
+            write!(out, "vrf {} (table {}", vrf.name, vrf.table)?;
+            if let Some(rd) = &vrf.rd {
+                write!(out, ", rd {rd}")?;
+            }
+            writeln!(out, ")")?;
+            let mut empty = true;
+
+            for iface in self.interfaces.iter().filter(|i| i.vrf == v) {
+                empty = false;
+                writeln!(out, "  interface {}", iface.name)?;
+                let addresses = if iface.addresses.is_empty() {
+                    "none".to_owned()
+                } else {
+                    iface
+                        .addresses
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                table(
+                    out,
+                    "    ",
+                    &[
+                        row(["mac", &format_mac(&iface.mac)]),
+                        row(["mtu", &iface.mtu.to_string()]),
+                        row(["addresses", &addresses]),
+                        row(["driver", &self.driver_text(&iface.driver)]),
+                    ],
+                )?;
+            }
+
+            // Routes: connected and static, sorted by prefix, then length,
+            // then distance.
+            let mut routes: Vec<(u32, u8, u8, Vec<String>)> = Vec::new();
+            for c in connected.iter().filter(|c| c.vrf == v) {
+                let name = &self.interfaces[c.interface].name;
+                routes.push((
+                    u32::from(c.prefix),
+                    c.len,
+                    0,
+                    row([
+                        &format!("{}/{}", c.prefix, c.len),
+                        "0",
+                        "connected",
+                        &format!("dev {name}"),
+                    ]),
+                ));
+            }
+            for r in self.routes.iter().filter(|r| r.vrf == v) {
+                let target = match r.action {
+                    RouteAction::Forward => {
+                        let mut t = Vec::new();
+                        if let Some(via) = r.via {
+                            t.push(format!("via {via}"));
+                        }
+                        if let Some(i) = r.interface {
+                            t.push(format!("dev {}", self.interfaces[i].name));
+                        }
+                        t.join(" ")
+                    }
+                    other => other.to_string(),
+                };
+                routes.push((
+                    u32::from(r.prefix),
+                    r.len,
+                    r.distance,
+                    row([
+                        &format!("{}/{}", r.prefix, r.len),
+                        &r.distance.to_string(),
+                        "static",
+                        &target,
+                    ]),
+                ));
+            }
+            if !routes.is_empty() {
+                empty = false;
+                routes.sort_by_key(|&(p, l, d, _)| (p, l, d));
+                writeln!(out, "  routes")?;
+                let mut rows = vec![row(["prefix", "distance", "source", "next hop"])];
+                rows.extend(routes.into_iter().map(|r| r.3));
+                table(out, "    ", &rows)?;
+            }
+
+            let mut neighbors: Vec<(Ipv4Addr, Vec<String>)> = self
+                .neighbors
+                .iter()
+                .filter(|n| self.interfaces[n.interface].vrf == v)
+                .map(|n| {
+                    (
+                        n.address,
+                        row([
+                            &n.address.to_string(),
+                            &format_mac(&n.mac),
+                            &self.interfaces[n.interface].name,
+                        ]),
+                    )
+                })
+                .collect();
+            if !neighbors.is_empty() {
+                empty = false;
+                neighbors.sort_by_key(|n| n.0);
+                writeln!(out, "  neighbors")?;
+                let mut rows = vec![row(["address", "mac", "interface"])];
+                rows.extend(neighbors.into_iter().map(|n| n.1));
+                table(out, "    ", &rows)?;
+            }
+
+            if empty {
+                writeln!(out, "  (empty)")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `gen src=... dst=...`: the driver and all its options, defaults
+    /// included, named as in the config.
+    fn driver_text(&self, d: &Driver) -> String {
+        let opt = |v: Option<String>, none: &str| v.unwrap_or_else(|| none.to_owned());
+        match d {
+            Driver::Gen(g) => format!(
+                "gen src={} src_count={} dst={} dst_count={} src_port={} \
+                    src_port_count={} dst_port={} dst_port_count={} frame_size={} rate={} \
+                    vlan={} count={} arp_reply={}",
+                g.src,
+                g.src_count,
+                g.dst,
+                g.dst_count,
+                g.src_port,
+                g.src_port_count,
+                g.dst_port,
+                g.dst_port_count,
+                match g.frame_size {
+                    FrameSize::Fixed(n) => n.to_string(),
+                    FrameSize::Imix => "imix".to_owned(),
+                },
+                opt(g.rate_pps.map(|r| format!("{r}pps")), "line"),
+                opt(g.vlan.map(|v| v.to_string()), "none"),
+                opt(g.count.map(|c| c.to_string()), "unlimited"),
+                g.arp_reply,
+            ),
+            Driver::Mem(m) => format!(
+                "mem link={} ring={} peer={}",
+                m.link,
+                m.ring,
+                opt(m.peer.map(|p| self.interfaces[p].name.clone()), "external"),
+            ),
+            Driver::Pcap(p) => format!(
+                "pcap rx={} tx={} repeat={} deterministic={}",
+                opt(p.rx.as_ref().map(|r| r.display().to_string()), "none"),
+                opt(p.tx.as_ref().map(|t| t.display().to_string()), "none"),
+                match p.repeat {
+                    Repeat::Times(n) => n.to_string(),
+                    Repeat::Forever => "forever".to_owned(),
+                },
+                p.deterministic,
+            ),
+            Driver::AfPacket(a) => format!(
+                "af_packet iface={} queues={} fanout_group={} promisc={}",
+                a.iface,
+                opt(a.queues.map(|q| q.to_string()), "per-worker"),
+                opt(a.fanout_group.map(|g| g.to_string()), "auto"),
+                a.promisc,
+            ),
+        }
+    }
+}

@@ -1,0 +1,1518 @@
+//! Validation: raw structs → the resolved [`Config`].
+//!
+//! Every check reports into the same list and carries on, so one run finds
+//! every problem. Where a value is wrong, a placeholder stands in for it
+//! (the config is rejected anyway) and checks that depend on it are
+//! skipped, so one mistake gives one message.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::error::{RawDiag, SourceMap};
+use super::raw::{
+    Field, IntOrStr, RawAfPacket, RawConfig, RawDriver, RawGen, RawInterface, RawMem, RawPcap,
+    RawRoute, RawVrf, RawWorkers,
+};
+use super::{
+    default_mac, format_mac, mask, AfPacketOptions, Config, Driver, Env, FrameSize, GenOptions,
+    IfAddr, Interface, MemOptions, Neighbor, PcapOptions, Repeat, RouteAction, StaticRoute, Vrf,
+    Workers, DEFAULT_POOL_SIZE,
+};
+
+/// Collects diagnostics; knows line numbers for "first defined at line N".
+struct Cx<'a> {
+    diags: &'a mut Vec<RawDiag>,
+    map: SourceMap<'a>,
+}
+
+impl Cx<'_> {
+    fn err(&mut self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) {
+        self.diags.push(RawDiag {
+            span,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn line(&self, span: &Range<usize>) -> usize {
+        self.map.line(span.start)
+    }
+
+    /// A required key is absent: report it at the table.
+    fn missing(&mut self, table_span: &Range<usize>, field: String) {
+        self.err(table_span.clone(), field, "missing (required)");
+    }
+
+    /// An integer field within `lo..=hi`; `None` if absent, invalid or out
+    /// of range (reported).
+    fn ranged(&mut self, f: &Field<i64>, field: String, lo: i64, hi: i64) -> Option<i64> {
+        let v = f.get()?;
+        let n = *v.get_ref();
+        if (lo..=hi).contains(&n) {
+            Some(n)
+        } else {
+            self.err(
+                v.span(),
+                field,
+                format!("{n} is out of range ({lo}..={hi})"),
+            );
+            None
+        }
+    }
+
+    /// Parse a present string field with `parse`; errors are reported.
+    fn parsed<T>(
+        &mut self,
+        f: &Field<String>,
+        field: String,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let v = f.get()?;
+        match parse(v.get_ref()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.err(v.span(), field, e);
+                None
+            }
+        }
+    }
+
+    /// Resolve a VRF name (absent = the default VRF).
+    fn vrf(&mut self, f: &Field<String>, field: String, vrfs: &Names<'_>) -> Option<usize> {
+        match f {
+            Field::Absent => Some(0),
+            Field::Invalid => None,
+            Field::Present(name) => {
+                let found = vrfs.get(name.get_ref());
+                if found.is_none() {
+                    self.err(
+                        name.span(),
+                        field,
+                        format!(
+                            "unknown VRF \"{}\" (defined: {})",
+                            name.get_ref(),
+                            vrfs.listed()
+                        ),
+                    );
+                }
+                found
+            }
+        }
+    }
+
+    /// Resolve a present interface name.
+    fn interface(
+        &mut self,
+        name: &Spanned<String>,
+        field: String,
+        ifaces: &Names<'_>,
+    ) -> Option<usize> {
+        let found = ifaces.get(name.get_ref());
+        if found.is_none() {
+            let defined = if ifaces.list.is_empty() {
+                "no interfaces are defined".to_owned()
+            } else {
+                format!("defined: {}", ifaces.listed())
+            };
+            self.err(
+                name.span(),
+                field,
+                format!("unknown interface \"{}\" ({defined})", name.get_ref()),
+            );
+        }
+        found
+    }
+}
+
+/// Names in definition order, with an index; the first of duplicates wins
+/// and empty (missing) names are left out.
+struct Names<'a> {
+    list: Vec<&'a str>,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> Names<'a> {
+    fn new(names: impl Iterator<Item = &'a str>) -> Self {
+        let mut list = Vec::new();
+        let mut index = HashMap::new();
+        for (i, name) in names.enumerate() {
+            if !name.is_empty() && !index.contains_key(name) {
+                index.insert(name, i);
+                list.push(name);
+            }
+        }
+        Names { list, index }
+    }
+
+    fn get(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// "a, b, c" (the first twenty, then how many more).
+    fn listed(&self) -> String {
+        const SHOWN: usize = 20;
+        let mut s = self.list[..self.list.len().min(SHOWN)].join(", ");
+        if self.list.len() > SHOWN {
+            s.push_str(&format!(" and {} more", self.list.len() - SHOWN));
+        }
+        s
+    }
+}
+
+/// Validate `raw` (read from `path`, whose text is `text`) into a config;
+/// the config is meaningful only if nothing was added to `diags`.
+pub(crate) fn resolve(
+    raw: RawConfig,
+    path: &Path,
+    text: &str,
+    env: &Env,
+    diags: &mut Vec<RawDiag>,
+) -> Config {
+    let mut cx = Cx {
+        diags,
+        map: SourceMap::new(text),
+    };
+    let before = cx.diags.len();
+    let workers = workers(raw.workers.as_ref(), env, &mut cx);
+    // The worker count, if the cores are right (checks depend on it).
+    let nworkers = (cx.diags.len() == before).then_some(workers.cores.len());
+    let vrfs = vrfs(&raw.vrfs, &mut cx);
+    let ctx = IfCtx {
+        vrfs: &vrfs,
+        dir: path.parent().unwrap_or(Path::new("")),
+        nworkers,
+    };
+    let interfaces = interfaces(&raw.interfaces, &ctx, &mut cx);
+    let routes = routes(&raw.routes, &vrfs, &interfaces, &mut cx);
+    let neighbors = neighbors(&raw.neighbors, &interfaces, &mut cx);
+
+    Config {
+        path: path.to_path_buf(),
+        workers,
+        vrfs,
+        interfaces,
+        routes,
+        neighbors,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Workers
+// ---------------------------------------------------------------------------
+
+fn workers(raw: Option<&RawWorkers>, env: &Env, cx: &mut Cx<'_>) -> Workers {
+    let cpus = env.cpus.max(1);
+    let (no_cores, no_int) = (Field::Absent, Field::Absent);
+    let cores_field = raw.map_or(&no_cores, |w| &w.cores);
+    let control_field = raw.map_or(&no_int, |w| &w.control_core);
+    let pool_field = raw.map_or(&no_int, |w| &w.pool_size);
+
+    let mut cores = Vec::new();
+    match cores_field {
+        Field::Present(list) => {
+            if list.get_ref().is_empty() {
+                cx.err(
+                    list.span(),
+                    "workers.cores",
+                    "empty: list at least one core to run a worker on",
+                );
+            }
+            for (i, c) in list.get_ref().iter().enumerate() {
+                let field = format!("workers.cores[{i}]");
+                if let Some(core) = cpu(c, field.clone(), cpus, cx) {
+                    if cores.contains(&core) {
+                        cx.err(c.span(), field, format!("core {core} is listed twice"));
+                    } else {
+                        cores.push(core);
+                    }
+                }
+            }
+        }
+        Field::Invalid => {}
+        Field::Absent => cores.push(cpus - 1),
+    }
+
+    let control_core = match control_field {
+        Field::Present(c) => {
+            let core = cpu(c, "workers.control_core".into(), cpus, cx);
+            if let Some(core) = core.filter(|c| cores.contains(c)) {
+                cx.err(
+                    c.span(),
+                    "workers.control_core",
+                    format!(
+                        "core {core} is also a worker core; workers poll without pause, so the \
+                            control thread would starve"
+                    ),
+                );
+            }
+            core
+        }
+        Field::Invalid => None,
+        Field::Absent => (cores_field.is_absent() && cpus > 1).then_some(0),
+    };
+
+    let pool_size = cx
+        .ranged(pool_field, "workers.pool_size".into(), 256, 1 << 24)
+        .map_or(DEFAULT_POOL_SIZE, |n| n as usize);
+
+    Workers {
+        cores,
+        control_core,
+        pool_size,
+    }
+}
+
+/// A CPU number that exists on this machine.
+fn cpu(c: &Spanned<i64>, field: String, cpus: usize, cx: &mut Cx<'_>) -> Option<usize> {
+    let n = *c.get_ref();
+    match usize::try_from(n) {
+        Ok(core) if core < cpus => Some(core),
+        _ => {
+            let s = if cpus == 1 { "" } else { "s" };
+            cx.err(
+                c.span(),
+                field,
+                format!(
+                    "core {n} does not exist: this machine has {cpus} CPU{s} (0..={})",
+                    cpus - 1
+                ),
+            );
+            None
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// VRFs
+// ---------------------------------------------------------------------------
+
+fn vrfs(raw: &[RawVrf], cx: &mut Cx<'_>) -> Vec<Vrf> {
+    let mut vrfs = vec![Vrf {
+        name: "default".into(),
+        table: 0,
+        rd: None,
+    }];
+    // Where each VRF (by index) and each table id was first defined.
+    let mut defined_at: Vec<Option<Range<usize>>> = vec![None];
+    let mut by_name: HashMap<String, usize> = HashMap::from([("default".to_owned(), 0)]);
+    let mut tables: HashMap<i64, (String, Range<usize>)> = HashMap::new();
+
+    for v in raw {
+        let f = |k: &str| format!("{}.{k}", v.path);
+        if v.name.is_absent() {
+            cx.missing(&v.span, f("name"));
+        }
+        let name = v.name.get();
+        if let Some(n) = name {
+            if let Err(e) = check_name(n.get_ref(), "VRF", 64) {
+                cx.err(n.span(), f("name"), e);
+            }
+        }
+        let is_default = name.is_some_and(|n| n.get_ref() == "default");
+        let rd = cx.parsed(&v.rd, f("rd"), |s| s.parse());
+
+        let mut table = None;
+        match &v.table {
+            Field::Present(t) => {
+                let n = *t.get_ref();
+                if is_default {
+                    if n != 0 {
+                        cx.err(
+                            t.span(),
+                            f("table"),
+                            format!(
+                                "the VRF named \"default\" is the built-in one with table 0, \
+                                    not {n}; give this VRF another name"
+                            ),
+                        );
+                    }
+                } else if n == 0 {
+                    cx.err(
+                        t.span(),
+                        f("table"),
+                        "table 0 is the default VRF's; use 1..=65535",
+                    );
+                } else if !(1..=65535).contains(&n) {
+                    cx.err(
+                        t.span(),
+                        f("table"),
+                        format!("{n} is out of range (1..=65535)"),
+                    );
+                } else if let Some((other, at)) = tables.get(&n) {
+                    let line = cx.line(at);
+                    cx.err(
+                        t.span(),
+                        f("table"),
+                        format!("table {n} is already used by VRF \"{other}\" (line {line})"),
+                    );
+                } else {
+                    table = Some(n);
+                    if let Some(name) = name {
+                        tables.insert(n, (name.get_ref().clone(), t.span()));
+                    }
+                }
+            }
+            Field::Absent if !is_default && name.is_some() => cx.missing(&v.span, f("table")),
+            _ => {}
+        }
+
+        let Some(name) = name else { continue };
+        if let Some(&i) = by_name.get(name.get_ref()) {
+            match &defined_at[i] {
+                Some(at) => {
+                    let line = cx.line(at);
+                    cx.err(
+                        name.span(),
+                        f("name"),
+                        format!(
+                            "duplicate VRF name \"{}\" (first defined at line {line})",
+                            name.get_ref()
+                        ),
+                    );
+                }
+                None => {
+                    // The first declaration of "default": it gives the
+                    // built-in VRF its route distinguisher.
+                    defined_at[i] = Some(name.span());
+                    vrfs[i].rd = rd;
+                }
+            }
+            continue;
+        }
+        by_name.insert(name.get_ref().clone(), vrfs.len());
+        vrfs.push(Vrf {
+            name: name.get_ref().clone(),
+            table: table.unwrap_or(0) as u32,
+            rd,
+        });
+        defined_at.push(Some(name.span()));
+    }
+    vrfs
+}
+
+/// Names of VRFs and interfaces: 1..=max characters of `[A-Za-z0-9_.-]`.
+fn check_name(name: &str, what: &str, max: usize) -> Result<(), String> {
+    let len = name.chars().count();
+    if len == 0 {
+        return Err(format!("empty {what} name"));
+    }
+    if len > max {
+        return Err(format!(
+            "{what} name \"{name}\" is {len} characters long; the limit is {max}"
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(format!(
+            "{what} name \"{name}\" contains {c:?}; use letters, digits, '_', '.' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Interfaces
+// ---------------------------------------------------------------------------
+
+/// What interface checks need from the rest of the config.
+struct IfCtx<'a> {
+    vrfs: &'a [Vrf],
+    /// The config file's directory (pcap paths are relative to it).
+    dir: &'a Path,
+    /// Number of workers, if `[workers]` is valid.
+    nworkers: Option<usize>,
+}
+
+/// An interface address and where it was written.
+struct AddrAt {
+    addr: IfAddr,
+    span: Range<usize>,
+    field: String,
+}
+
+/// Where something was first defined (for "duplicate ... (line N)").
+struct First {
+    path: String,
+    span: Range<usize>,
+}
+
+/// Per-interface facts the cross-interface checks need.
+struct IfSpans {
+    mac: Option<Range<usize>>,
+    addresses: Vec<AddrAt>,
+    mem_link: Option<Spanned<String>>,
+    /// The `ring` of a mem driver, where it was given.
+    mem_ring: Option<Spanned<i64>>,
+}
+
+fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Interface> {
+    let vrfs = ctx.vrfs;
+    let vrf_names = Names::new(vrfs.iter().map(|v| v.name.as_str()));
+    let mut out: Vec<Interface> = Vec::with_capacity(raw.len());
+    let mut spans: Vec<IfSpans> = Vec::with_capacity(raw.len());
+    let mut vrf_ok: Vec<bool> = Vec::with_capacity(raw.len());
+    let mut names: HashMap<String, Range<usize>> = HashMap::new();
+
+    for (idx, r) in raw.iter().enumerate() {
+        let f = |k: &str| format!("{}.{k}", r.path);
+
+        // name
+        let mut name = String::new();
+        match &r.name {
+            Field::Present(n) => {
+                name = n.get_ref().clone();
+                if let Err(e) = check_name(&name, "interface", 15) {
+                    cx.err(n.span(), f("name"), e);
+                }
+                if let Some(at) = names.get(&name) {
+                    let line = cx.line(at);
+                    cx.err(
+                        n.span(),
+                        f("name"),
+                        format!(
+                            "duplicate interface name \"{name}\" (first defined at line {line})"
+                        ),
+                    );
+                } else {
+                    names.insert(name.clone(), n.span());
+                }
+            }
+            Field::Absent => cx.missing(&r.span, f("name")),
+            Field::Invalid => {}
+        }
+
+        let vrf = cx.vrf(&r.vrf, f("vrf"), &vrf_names);
+        vrf_ok.push(vrf.is_some());
+
+        // mac
+        let mut mac = default_mac(idx);
+        let mut mac_span = None;
+        if let Some(m) = cx.parsed(&r.mac, f("mac"), parse_unicast_mac) {
+            mac = m;
+            mac_span = r.mac.get().map(|s| s.span());
+        }
+
+        // addresses
+        let mut addresses = Vec::new();
+        let mut addr_spans = Vec::new();
+        let mut addr_failed = matches!(r.addresses, Field::Invalid);
+        if let Some(list) = r.addresses.get() {
+            for (i, a) in list.get_ref().iter().enumerate() {
+                let field = format!("{}.addresses[{i}]", r.path);
+                match parse_ifaddr(a.get_ref()) {
+                    Ok(ifa) => {
+                        addresses.push(ifa);
+                        addr_spans.push(AddrAt {
+                            addr: ifa,
+                            span: a.span(),
+                            field,
+                        });
+                    }
+                    Err(e) => {
+                        addr_failed = true;
+                        cx.err(a.span(), field, e);
+                    }
+                }
+            }
+        }
+
+        let mtu = cx
+            .ranged(&r.mtu, f("mtu"), 68, 9216)
+            .map_or(1500, |n| n as u16);
+
+        // driver: exactly one
+        let mut driver = None;
+        let mut mem_link = None;
+        let mut mem_ring = None;
+        match r.drivers.as_slice() {
+            [] => cx.err(
+                r.span.clone(),
+                r.path.clone(),
+                "no driver: give exactly one of gen, mem, pcap, af_packet",
+            ),
+            [first, rest @ ..] => {
+                for extra in rest {
+                    cx.err(
+                        extra.span.clone(),
+                        format!("{}.{}", r.path, extra.kind),
+                        format!(
+                            "a second driver (\"{}\" after \"{}\"): an interface has \
+                                exactly one of gen, mem, pcap, af_packet",
+                            extra.kind, first.kind,
+                        ),
+                    );
+                }
+                let p = |k: &str| format!("{}.{k}", r.path);
+                driver = match &first.driver {
+                    None => None,
+                    Some(RawDriver::Gen(g)) => Some(Driver::Gen(gen(
+                        g,
+                        &p("gen"),
+                        addresses.first().copied(),
+                        addr_failed,
+                        cx,
+                    ))),
+                    Some(RawDriver::Mem(m)) => {
+                        mem_link = m.link.get().cloned();
+                        mem_ring = m.ring.get().cloned();
+                        Some(Driver::Mem(mem(m, &p("mem"), cx)))
+                    }
+                    Some(RawDriver::Pcap(pc)) => {
+                        Some(Driver::Pcap(pcap(pc, &p("pcap"), ctx.dir, cx)))
+                    }
+                    Some(RawDriver::AfPacket(a)) => Some(Driver::AfPacket(af_packet(
+                        a,
+                        &p("af_packet"),
+                        ctx.nworkers,
+                        cx,
+                    ))),
+                };
+            }
+        }
+
+        out.push(Interface {
+            name,
+            vrf: vrf.unwrap_or(0),
+            mac,
+            addresses,
+            mtu,
+            // A placeholder where the driver was wrong (already reported).
+            driver: driver.unwrap_or(Driver::Mem(MemOptions {
+                link: String::new(),
+                ring: 1024,
+                peer: None,
+            })),
+        });
+        spans.push(IfSpans {
+            mac: mac_span,
+            addresses: addr_spans,
+            mem_link,
+            mem_ring,
+        });
+    }
+
+    check_macs(raw, &out, &spans, cx);
+    check_overlaps(&out, &spans, &vrf_ok, vrfs, cx);
+    join_mem_links(raw, &mut out, &spans, cx);
+    out
+}
+
+/// No two interfaces share a MAC. A configured MAC that equals another
+/// interface's derived one is reported at the configured one.
+fn check_macs(raw: &[RawInterface], out: &[Interface], spans: &[IfSpans], cx: &mut Cx<'_>) {
+    for (i, s) in spans.iter().enumerate() {
+        let Some(span) = &s.mac else { continue };
+        let clash = out.iter().enumerate().find(|&(j, other)| {
+            j != i && other.mac == out[i].mac && (spans[j].mac.is_none() || j < i)
+        });
+        if let Some((j, other)) = clash {
+            let how = if spans[j].mac.is_none() {
+                " (derived)"
+            } else {
+                ""
+            };
+            cx.err(
+                span.clone(),
+                format!("{}.mac", raw[i].path),
+                format!(
+                    "MAC {} is also interface \"{}\"'s{how}",
+                    format_mac(&out[i].mac),
+                    other.name
+                ),
+            );
+        }
+    }
+}
+
+/// No two subnets overlap within one VRF (in different VRFs they may).
+fn check_overlaps(
+    out: &[Interface],
+    spans: &[IfSpans],
+    vrf_ok: &[bool],
+    vrfs: &[Vrf],
+    cx: &mut Cx<'_>,
+) {
+    // (vrf, address, interface) in file order
+    // (vrf, address, interface) in file order
+    let all: Vec<(usize, &AddrAt, usize)> = spans
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| vrf_ok[i])
+        .flat_map(|(i, s)| s.addresses.iter().map(move |a| (out[i].vrf, a, i)))
+        .collect();
+    for (k, &(vrf, at, iface)) in all.iter().enumerate() {
+        let earlier = all[..k]
+            .iter()
+            .find(|&&(v, a, _)| v == vrf && a.addr.overlaps(&at.addr));
+        if let Some(&(_, other, j)) = earlier {
+            let on = if j == iface {
+                "on the same interface".to_owned()
+            } else {
+                format!("on {}", out[j].name)
+            };
+            cx.err(
+                at.span.clone(),
+                at.field.clone(),
+                format!(
+                    "{} overlaps {} {on} in VRF \"{}\"",
+                    at.addr,
+                    other.addr,
+                    vrfs.get(vrf).map_or("?", |v| v.name.as_str())
+                ),
+            );
+        }
+    }
+}
+
+/// Pair up the interfaces on each mem link; more than two is an error.
+fn join_mem_links(raw: &[RawInterface], out: &mut [Interface], spans: &[IfSpans], cx: &mut Cx<'_>) {
+    let mut links: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, s) in spans.iter().enumerate() {
+        let Some(link) = &s.mem_link else { continue };
+        match links
+            .iter_mut()
+            .find(|(l, _)| *l == link.get_ref().as_str())
+        {
+            Some((_, ends)) => ends.push(i),
+            None => links.push((link.get_ref().as_str(), vec![i])),
+        }
+    }
+    for (link, ends) in &links {
+        for &extra in ends.iter().skip(2) {
+            let span = spans[extra]
+                .mem_link
+                .as_ref()
+                .map_or(raw[extra].span.clone(), |l| l.span());
+            cx.err(
+                span,
+                format!("{}.mem.link", raw[extra].path),
+                format!(
+                    "mem link \"{link}\" already joins {} and {}; a link has two ends",
+                    out[ends[0]].name, out[ends[1]].name
+                ),
+            );
+        }
+        if let [a, b, ..] = ends[..] {
+            // One ring size per link: an end that leaves `ring` out takes
+            // the other end's.
+            let ring = |i: usize| spans[i].mem_ring.as_ref();
+            let size = match (ring(a), ring(b)) {
+                (Some(ra), Some(rb)) if ra.get_ref() != rb.get_ref() => {
+                    cx.err(
+                        rb.span(),
+                        format!("{}.mem.ring", raw[b].path),
+                        format!(
+                            "ring {} differs from {} at the other end of link \"{link}\" ({}); a \
+                                link has one ring size",
+                            rb.get_ref(),
+                            ra.get_ref(),
+                            out[a].name
+                        ),
+                    );
+                    None
+                }
+                (Some(_), _) => Some(a),
+                (None, Some(_)) => Some(b),
+                (None, None) => None,
+            }
+            .and_then(|from| match &out[from].driver {
+                Driver::Mem(m) => Some(m.ring),
+                _ => None,
+            });
+            for (me, peer) in [(a, b), (b, a)] {
+                if let Driver::Mem(m) = &mut out[me].driver {
+                    m.peer = Some(peer);
+                    if let Some(size) = size {
+                        m.ring = size;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn gen(
+    g: &RawGen,
+    p: &str,
+    first: Option<IfAddr>,
+    addr_failed: bool,
+    cx: &mut Cx<'_>,
+) -> GenOptions {
+    let f = |k: &str| format!("{p}.{k}");
+    if g.dst.is_absent() {
+        cx.missing(&g.span, f("dst"));
+    }
+    let dst = cx.parsed(&g.dst, f("dst"), parse_ipv4);
+    let src = match &g.src {
+        Field::Present(_) => cx.parsed(&g.src, f("src"), parse_ipv4),
+        Field::Invalid => None,
+        Field::Absent => match first {
+            Some(a) => {
+                let next = u32::from(a.addr).checked_add(1).map(Ipv4Addr::from);
+                match next.filter(|&n| a.contains(n) && (a.len > 30 || n != a.broadcast())) {
+                    Some(n) => Some(n),
+                    None => {
+                        cx.err(
+                            g.span.clone(),
+                            f("src"),
+                            format!(
+                                "no default: the address after {} is not a host in {}/{}; set src",
+                                a.addr,
+                                a.network(),
+                                a.len
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
+            None => {
+                if !addr_failed {
+                    cx.err(
+                        g.span.clone(),
+                        f("src"),
+                        "no default: the interface has no address to derive it from (the \
+                            default is the interface's first address + 1); set src or give the \
+                            interface an address",
+                    );
+                }
+                None
+            }
+        },
+    };
+
+    let src_count = addr_count(src, &g.src_count, f("src_count"), cx);
+    let dst_count = addr_count(dst, &g.dst_count, f("dst_count"), cx);
+    let src_port = cx
+        .ranged(&g.src_port, f("src_port"), 0, 65535)
+        .map_or(1024, |n| n as u16);
+    let dst_port = cx
+        .ranged(&g.dst_port, f("dst_port"), 0, 65535)
+        .map_or(5001, |n| n as u16);
+    let src_port_count = port_count(src_port, &g.src_port_count, f("src_port_count"), cx);
+    let dst_port_count = port_count(dst_port, &g.dst_port_count, f("dst_port_count"), cx);
+
+    let frame_size = match g.frame_size.get() {
+        None => FrameSize::Fixed(64),
+        Some(v) => match v.get_ref() {
+            IntOrStr::Int(n) if (64..=1518).contains(n) => FrameSize::Fixed(*n as usize),
+            IntOrStr::Str(s) if s.eq_ignore_ascii_case("imix") => FrameSize::Imix,
+            other => {
+                let shown = match other {
+                    IntOrStr::Int(n) => n.to_string(),
+                    IntOrStr::Str(s) => format!("\"{s}\""),
+                };
+                cx.err(
+                    v.span(),
+                    f("frame_size"),
+                    format!(
+                        "{shown}: expected a size in bytes, FCS included (64..=1518), or \
+                        \"imix\""
+                    ),
+                );
+                FrameSize::Fixed(64)
+            }
+        },
+    };
+
+    let rate_pps = match g.rate.get() {
+        None => None,
+        Some(v) => {
+            let parsed = match v.get_ref() {
+                IntOrStr::Int(n) if *n >= 1 => Ok(Some(*n as u64)),
+                IntOrStr::Int(n) => Err(format!(
+                    "{n}: a rate is at least 1 pps (leave it out, or say \"line\", for as \
+                        fast as possible)"
+                )),
+                IntOrStr::Str(s) => parse_rate(s),
+            };
+            parsed.unwrap_or_else(|e| {
+                cx.err(v.span(), f("rate"), e);
+                None
+            })
+        }
+    };
+
+    let vlan = cx.ranged(&g.vlan, f("vlan"), 1, 4094).map(|n| n as u16);
+    let count = match g.count.get() {
+        Some(c) if *c.get_ref() < 1 => {
+            cx.err(
+                c.span(),
+                f("count"),
+                format!(
+                    "{}: count is at least 1 (leave it out to generate forever)",
+                    c.get_ref()
+                ),
+            );
+            None
+        }
+        Some(c) => Some(*c.get_ref() as u64),
+        None => None,
+    };
+    let arp_reply = g.arp_reply.or(true);
+
+    GenOptions {
+        src: src.unwrap_or(Ipv4Addr::UNSPECIFIED),
+        src_count,
+        dst: dst.unwrap_or(Ipv4Addr::UNSPECIFIED),
+        dst_count,
+        src_port,
+        src_port_count,
+        dst_port,
+        dst_port_count,
+        frame_size,
+        rate_pps,
+        vlan,
+        count,
+        arp_reply,
+    }
+}
+
+/// A count of consecutive addresses from `start` (default 1), which must
+/// not run past 255.255.255.255.
+fn addr_count(start: Option<Ipv4Addr>, f: &Field<i64>, field: String, cx: &mut Cx<'_>) -> u32 {
+    let Some(n) = cx.ranged(f, field.clone(), 1, u32::MAX.into()) else {
+        return 1;
+    };
+    if let (Some(start), Some(v)) = (start, f.get()) {
+        let last = u64::from(u32::from(start)) + n as u64 - 1;
+        if last > u64::from(u32::MAX) {
+            cx.err(
+                v.span(),
+                field,
+                format!("{n} addresses from {start} run past 255.255.255.255"),
+            );
+        }
+    }
+    n as u32
+}
+
+/// A count of consecutive ports from `start` (default 1), which must not
+/// run past 65535.
+fn port_count(start: u16, f: &Field<i64>, field: String, cx: &mut Cx<'_>) -> u16 {
+    let Some(n) = cx.ranged(f, field.clone(), 1, 65535) else {
+        return 1;
+    };
+    if i64::from(start) + n - 1 > 65535 {
+        if let Some(v) = f.get() {
+            cx.err(
+                v.span(),
+                field,
+                format!("{n} ports from {start} run past 65535"),
+            );
+        }
+    }
+    n as u16
+}
+
+fn mem(m: &RawMem, p: &str, cx: &mut Cx<'_>) -> MemOptions {
+    let f = |k: &str| format!("{p}.{k}");
+    let mut link = String::new();
+    match &m.link {
+        Field::Present(l) if l.get_ref().is_empty() => {
+            cx.err(l.span(), f("link"), "empty link name")
+        }
+        Field::Present(l) => link = l.get_ref().clone(),
+        Field::Absent => cx.missing(&m.span, f("link")),
+        Field::Invalid => {}
+    }
+    let mut ring = 1024;
+    if let Some(r) = m.ring.get() {
+        let n = *r.get_ref();
+        if (32..=65536).contains(&n) && (n as u64).is_power_of_two() {
+            ring = n as usize;
+        } else {
+            cx.err(
+                r.span(),
+                f("ring"),
+                format!("{n}: a ring size is a power of two from 32 to 65536"),
+            );
+        }
+    }
+    MemOptions {
+        link,
+        ring,
+        peer: None,
+    }
+}
+
+fn pcap(pc: &RawPcap, p: &str, dir: &Path, cx: &mut Cx<'_>) -> PcapOptions {
+    let f = |k: &str| format!("{p}.{k}");
+    if pc.rx.is_absent() && pc.tx.is_absent() {
+        cx.err(pc.span.clone(), p.to_owned(), "needs rx, tx or both");
+    }
+    let rx = cx.parsed(&pc.rx, f("rx"), |s| {
+        if s.is_empty() {
+            return Err("empty path".into());
+        }
+        let path = dir.join(s);
+        if path.is_dir() {
+            Err(format!(
+                "{} is a directory, not a capture file",
+                path.display()
+            ))
+        } else if !path.exists() {
+            Err(format!("file not found: {}", path.display()))
+        } else {
+            Ok(path)
+        }
+    });
+    let tx = cx.parsed(&pc.tx, f("tx"), |s| {
+        if s.is_empty() {
+            return Err("empty path".into());
+        }
+        let path = dir.join(s);
+        match path.parent() {
+            _ if path.is_dir() => Err(format!("{} is a directory, not a file", path.display())),
+            Some(parent) if !parent.as_os_str().is_empty() && !parent.is_dir() => Err(format!(
+                "directory not found: {} (for {})",
+                parent.display(),
+                path.display()
+            )),
+            _ => Ok(path),
+        }
+    });
+    let repeat = match pc.repeat.get() {
+        None => Repeat::Times(1),
+        Some(v) => match v.get_ref() {
+            IntOrStr::Int(n) if *n >= 1 => Repeat::Times(*n as u64),
+            IntOrStr::Str(s) if s == "forever" => Repeat::Forever,
+            other => {
+                let shown = match other {
+                    IntOrStr::Int(n) => n.to_string(),
+                    IntOrStr::Str(s) => format!("\"{s}\""),
+                };
+                cx.err(
+                    v.span(),
+                    f("repeat"),
+                    format!("{shown}: expected a number of times (at least 1) or \"forever\""),
+                );
+                Repeat::Times(1)
+            }
+        },
+    };
+    PcapOptions {
+        rx,
+        tx,
+        repeat,
+        deterministic: pc.deterministic.or(false),
+    }
+}
+
+fn af_packet(
+    a: &RawAfPacket,
+    p: &str,
+    nworkers: Option<usize>,
+    cx: &mut Cx<'_>,
+) -> AfPacketOptions {
+    let f = |k: &str| format!("{p}.{k}");
+    if a.iface.is_absent() {
+        cx.missing(&a.span, f("iface"));
+    }
+    let iface = cx
+        .parsed(&a.iface, f("iface"), |s| {
+            let bad = s.is_empty()
+                || s.len() > 15
+                || s == "."
+                || s == ".."
+                || s.chars()
+                    .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
+            if bad {
+                Err(format!(
+                    "\"{s}\" is not a Linux interface name (1..=15 bytes, no '/', ':' or spaces)"
+                ))
+            } else {
+                Ok(s.to_owned())
+            }
+        })
+        .unwrap_or_default();
+    let queues = cx
+        .ranged(&a.queues, f("queues"), 1, 256)
+        .map(|n| n as usize);
+    if let (Some(q), Some(w), Some(v)) = (queues, nworkers, a.queues.get()) {
+        if q != w {
+            let s = if w == 1 { "" } else { "s" };
+            cx.err(
+                v.span(),
+                f("queues"),
+                format!(
+                    "{q} queues, but there {} {w} worker{s}; each worker owns one queue of \
+                    every port (leave queues out to match)",
+                    if w == 1 { "is" } else { "are" }
+                ),
+            );
+        }
+    }
+    AfPacketOptions {
+        iface,
+        queues,
+        fanout_group: cx
+            .ranged(&a.fanout_group, f("fanout_group"), 0, 65535)
+            .map(|n| n as u16),
+        promisc: a.promisc.or(true),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Routes and neighbors
+// ---------------------------------------------------------------------------
+
+fn routes(
+    raw: &[RawRoute],
+    vrfs: &[Vrf],
+    ifaces: &[Interface],
+    cx: &mut Cx<'_>,
+) -> Vec<StaticRoute> {
+    let mut out = Vec::with_capacity(raw.len());
+    let vrf_names = Names::new(vrfs.iter().map(|v| v.name.as_str()));
+    let if_names = Names::new(ifaces.iter().map(|i| i.name.as_str()));
+    // The router's own addresses: (vrf, address) → interface.
+    let own: HashMap<(usize, Ipv4Addr), usize> = ifaces
+        .iter()
+        .enumerate()
+        .flat_map(|(i, itf)| itf.addresses.iter().map(move |a| ((itf.vrf, a.addr), i)))
+        .collect();
+    // (vrf, prefix, len, distance) → where first seen
+    let mut seen: HashMap<(usize, u32, u8, u8), First> = HashMap::new();
+
+    for r in raw {
+        let f = |k: &str| format!("{}.{k}", r.path);
+        let vrf = cx.vrf(&r.vrf, f("vrf"), &vrf_names);
+
+        if r.prefix.is_absent() {
+            cx.missing(&r.span, f("prefix"));
+        }
+        let prefix = cx.parsed(&r.prefix, f("prefix"), |s| {
+            let (addr, len) = parse_cidr(s)?;
+            let net = Ipv4Addr::from(u32::from(addr) & mask(len));
+            if net != addr {
+                return Err(format!("host bits set in {s}; did you mean {net}/{len}?"));
+            }
+            Ok((addr, len))
+        });
+
+        let via = cx.parsed(&r.via, f("via"), |s| {
+            let ip = parse_ipv4(s)?;
+            check_unicast(ip)?;
+            if let Some(&i) = vrf.and_then(|v| own.get(&(v, ip))) {
+                return Err(format!(
+                    "{ip} is this router's own address (on {}); a next hop is another host",
+                    ifaces[i].name
+                ));
+            }
+            Ok(ip)
+        });
+
+        let interface = r.interface.get().and_then(|name| {
+            let i = cx.interface(name, f("interface"), &if_names)?;
+            match vrf {
+                Some(v) if ifaces[i].vrf != v => {
+                    cx.err(
+                        name.span(),
+                        f("interface"),
+                        format!(
+                            "interface \"{}\" is in VRF \"{}\", not in the route's VRF \"{}\"",
+                            ifaces[i].name, vrfs[ifaces[i].vrf].name, vrfs[v].name
+                        ),
+                    );
+                    None
+                }
+                _ => Some(i),
+            }
+        });
+
+        let action = match r.action.get() {
+            None => Some(RouteAction::Forward),
+            Some(a) => match a.get_ref().as_str() {
+                "forward" => Some(RouteAction::Forward),
+                "blackhole" => Some(RouteAction::Blackhole),
+                "reject" => Some(RouteAction::Reject),
+                other => {
+                    cx.err(
+                        a.span(),
+                        f("action"),
+                        format!(
+                            "unknown action \"{other}\" \
+                            (expected forward, blackhole or reject)"
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        match action {
+            Some(RouteAction::Forward) if r.via.is_absent() && r.interface.is_absent() => cx.err(
+                r.span.clone(),
+                r.path.clone(),
+                "a forward route needs via, interface or both",
+            ),
+            Some(a @ (RouteAction::Blackhole | RouteAction::Reject)) => {
+                for (key, field) in [("via", &r.via), ("interface", &r.interface)] {
+                    if let Some(v) = field.get() {
+                        cx.err(
+                            v.span(),
+                            f(key),
+                            format!("a {a} route drops its packets and takes no {key}"),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+
+        let distance = cx
+            .ranged(&r.distance, f("distance"), 1, 255)
+            .map_or(1, |n| n as u8);
+
+        if let (Some(v), Some((addr, len)), Some(span)) =
+            (vrf, prefix, r.prefix.get().map(|p| p.span()))
+        {
+            let key = (v, u32::from(addr), len, distance);
+            if let Some(first) = seen.get(&key) {
+                let (other, line) = (&first.path, cx.line(&first.span));
+                cx.err(
+                    span,
+                    f("prefix"),
+                    format!(
+                        "duplicate route: {other} (line {line}) has the same prefix and \
+                            distance {distance} in VRF \"{}\"",
+                        vrfs[v].name
+                    ),
+                );
+            } else {
+                seen.insert(
+                    key,
+                    First {
+                        path: r.path.clone(),
+                        span,
+                    },
+                );
+            }
+        }
+
+        let (prefix, len) = prefix.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
+        out.push(StaticRoute {
+            vrf: vrf.unwrap_or(0),
+            prefix,
+            len,
+            via,
+            interface,
+            action: action.unwrap_or(RouteAction::Forward),
+            distance,
+        });
+    }
+    out
+}
+
+fn neighbors(
+    raw: &[super::raw::RawNeighbor],
+    ifaces: &[Interface],
+    cx: &mut Cx<'_>,
+) -> Vec<Neighbor> {
+    let mut out = Vec::with_capacity(raw.len());
+    let if_names = Names::new(ifaces.iter().map(|i| i.name.as_str()));
+    let mut seen: HashMap<(usize, Ipv4Addr), First> = HashMap::new();
+    for n in raw {
+        let f = |k: &str| format!("{}.{k}", n.path);
+        for (key, field) in [
+            ("interface", &n.interface),
+            ("address", &n.address),
+            ("mac", &n.mac),
+        ] {
+            if field.is_absent() {
+                cx.missing(&n.span, f(key));
+            }
+        }
+        let interface = n
+            .interface
+            .get()
+            .and_then(|name| cx.interface(name, f("interface"), &if_names));
+        let address = cx.parsed(&n.address, f("address"), |s| {
+            let ip = parse_ipv4(s)?;
+            check_unicast(ip)?;
+            let Some(iface) = interface.map(|i| &ifaces[i]) else {
+                return Ok(ip);
+            };
+            let subnets = || {
+                iface
+                    .addresses
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if iface.addresses.is_empty() {
+                return Err(format!(
+                    "{ip} cannot be a neighbor on {}: it has no addresses",
+                    iface.name
+                ));
+            }
+            if iface.addresses.iter().any(|a| a.addr == ip) {
+                return Err(format!("{ip} is {}'s own address", iface.name));
+            }
+            match iface.addresses.iter().find(|a| a.contains(ip)) {
+                None => Err(format!(
+                    "{ip} is outside {}'s subnets ({})",
+                    iface.name,
+                    subnets()
+                )),
+                Some(a) if a.len <= 30 && ip == a.network() => Err(format!(
+                    "{ip} is the network address of {}/{}",
+                    a.network(),
+                    a.len
+                )),
+                Some(a) if a.len <= 30 && ip == a.broadcast() => Err(format!(
+                    "{ip} is the broadcast address of {}/{}",
+                    a.network(),
+                    a.len
+                )),
+                Some(_) => Ok(ip),
+            }
+        });
+        let mac = cx.parsed(&n.mac, f("mac"), parse_unicast_mac);
+
+        if let (Some(i), Some(ip), Some(span)) =
+            (interface, address, n.address.get().map(|a| a.span()))
+        {
+            if let Some(first) = seen.get(&(i, ip)) {
+                let (other, line) = (&first.path, cx.line(&first.span));
+                cx.err(
+                    span,
+                    f("address"),
+                    format!(
+                        "duplicate neighbor: {other} (line {line}) already gives {ip} on {}",
+                        ifaces[i].name
+                    ),
+                );
+            } else {
+                seen.insert(
+                    (i, ip),
+                    First {
+                        path: n.path.clone(),
+                        span,
+                    },
+                );
+            }
+        }
+
+        out.push(Neighbor {
+            interface: interface.unwrap_or(0),
+            address: address.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            mac: mac.unwrap_or([0; 6]),
+        });
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Value parsers
+// ---------------------------------------------------------------------------
+
+fn parse_ipv4(s: &str) -> Result<Ipv4Addr, String> {
+    s.parse()
+        .map_err(|_| format!("invalid IPv4 address \"{s}\""))
+}
+
+/// Addresses that can be a host: not 0.0.0.0/8, loopback, multicast or
+/// 240.0.0.0/4 (which includes the limited broadcast).
+fn check_unicast(ip: Ipv4Addr) -> Result<(), String> {
+    let o = ip.octets()[0];
+    let what = match o {
+        0 => "in 0.0.0.0/8 (\"this network\")",
+        127 => "a loopback address",
+        224..=239 => "a multicast address",
+        240..=255 => "in 240.0.0.0/4 (reserved, or broadcast)",
+        _ => return Ok(()),
+    };
+    Err(format!("{ip} is {what}, not a host address"))
+}
+
+/// `ADDRESS/LENGTH` with length 0..=32.
+fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let Some((a, l)) = s.split_once('/') else {
+        return Err(format!(
+            "expected ADDRESS/LENGTH (e.g. 10.1.0.0/24), found \"{s}\""
+        ));
+    };
+    let addr = parse_ipv4(a)?;
+    let len = l
+        .parse::<u8>()
+        .ok()
+        .filter(|&n| n <= 32 && l.bytes().all(|c| c.is_ascii_digit()))
+        .ok_or_else(|| format!("invalid prefix length \"{l}\" in \"{s}\" (0..=32)"))?;
+    Ok((addr, len))
+}
+
+/// An interface address: a host address with a subnet length 1..=32.
+fn parse_ifaddr(s: &str) -> Result<IfAddr, String> {
+    let (addr, len) = parse_cidr(s)?;
+    if len == 0 {
+        return Err(format!("{s}: an interface subnet is /1 to /32"));
+    }
+    check_unicast(addr)?;
+    let a = IfAddr { addr, len };
+    if len <= 30 && addr == a.network() {
+        return Err(format!(
+            "{addr} is the network address of {}/{len}; give the router a host address in it",
+            a.network()
+        ));
+    }
+    if len <= 30 && addr == a.broadcast() {
+        return Err(format!(
+            "{addr} is the broadcast address of {}/{len}; give the router a host address in it",
+            a.network()
+        ));
+    }
+    Ok(a)
+}
+
+/// `aa:bb:cc:dd:ee:ff` (or with `-`), unicast and not all zeros.
+fn parse_unicast_mac(s: &str) -> Result<[u8; 6], String> {
+    let bad =
+        || format!("invalid MAC address \"{s}\" (expected six hex octets, e.g. 02:00:00:00:00:01)");
+    let sep = if s.contains('-') { '-' } else { ':' };
+    let parts: Vec<&str> = s.split(sep).collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut mac = [0u8; 6];
+    for (o, p) in mac.iter_mut().zip(&parts) {
+        if p.len() != 2 || !p.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        *o = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    if mac[0] & 1 == 1 {
+        return Err(format!(
+            "{s} is a multicast MAC (the first octet is odd); use a unicast one"
+        ));
+    }
+    if mac == [0; 6] {
+        return Err("00:00:00:00:00:00 is not a usable MAC".into());
+    }
+    Ok(mac)
+}
+
+/// A rate: `N[kMG]pps` (N may have a fraction if the result is whole) or
+/// `"line"` for as fast as possible (`None`).
+fn parse_rate(s: &str) -> Result<Option<u64>, String> {
+    let bad = || {
+        format!(
+            "invalid rate \"{s}\" (expected packets per second: an integer, \
+                \"N[k|M|G]pps\" such as \"10Mpps\", or \"line\")"
+        )
+    };
+    let t = s.trim();
+    if t == "line" {
+        return Ok(None);
+    }
+    let num = t.strip_suffix("pps").ok_or_else(bad)?.trim_end();
+    let (num, mult) = match num.as_bytes().last() {
+        Some(b'k' | b'K') => (&num[..num.len() - 1], 1_000u64),
+        Some(b'M') => (&num[..num.len() - 1], 1_000_000),
+        Some(b'G') => (&num[..num.len() - 1], 1_000_000_000),
+        _ => (num, 1),
+    };
+    let num = num.trim_end();
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    let digits = |t: &str| t.bytes().all(|c| c.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !digits(frac) || (num.contains('.') && frac.is_empty()) {
+        return Err(bad());
+    }
+    let too_big = || format!("rate \"{s}\" is too large");
+    let whole: u64 = int.parse().map_err(|_| too_big())?;
+    let mut pps = whole.checked_mul(mult).ok_or_else(too_big)?;
+    if !frac.is_empty() {
+        let scale = 10u64.checked_pow(frac.len() as u32).ok_or_else(bad)?;
+        let f: u64 = frac.parse().map_err(|_| bad())?;
+        let part = f.checked_mul(mult).ok_or_else(too_big)?;
+        if part % scale != 0 {
+            return Err(format!(
+                "rate \"{s}\" is not a whole number of packets per second"
+            ));
+        }
+        pps = pps.checked_add(part / scale).ok_or_else(too_big)?;
+    }
+    if pps == 0 {
+        return Err(format!(
+            "rate \"{s}\" is zero (leave it out, or say \"line\", for as fast as possible)"
+        ));
+    }
+    Ok(Some(pps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("10Mpps"), Ok(Some(10_000_000)));
+        assert_eq!(parse_rate("1.5Mpps"), Ok(Some(1_500_000)));
+        assert_eq!(parse_rate("250kpps"), Ok(Some(250_000)));
+        assert_eq!(parse_rate("2 Gpps"), Ok(Some(2_000_000_000)));
+        assert_eq!(parse_rate("500pps"), Ok(Some(500)));
+        assert_eq!(parse_rate("line"), Ok(None));
+        for bad in [
+            "", "10", "Mpps", "10Mbps", "1.5pps", "-1pps", "0pps", "1.pps", "10mpps",
+        ] {
+            assert!(parse_rate(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn macs() {
+        assert_eq!(
+            parse_unicast_mac("02:00:00:00:0a:FF"),
+            Ok([2, 0, 0, 0, 10, 255])
+        );
+        assert_eq!(
+            parse_unicast_mac("02-00-00-00-00-01"),
+            Ok([2, 0, 0, 0, 0, 1])
+        );
+        assert!(parse_unicast_mac("01:00:5e:00:00:01")
+            .unwrap_err()
+            .contains("multicast"));
+        assert!(parse_unicast_mac("00:00:00:00:00:00").is_err());
+        for bad in [
+            "02:00:00:00:00",
+            "02:00:00:00:00:001",
+            "2:0:0:0:0:1",
+            "zz:00:00:00:00:01",
+            "02:00:00:00:00:01:02",
+        ] {
+            assert!(parse_unicast_mac(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn interface_addresses() {
+        assert_eq!(
+            parse_ifaddr("10.1.0.1/24"),
+            Ok(IfAddr {
+                addr: Ipv4Addr::new(10, 1, 0, 1),
+                len: 24
+            })
+        );
+        assert!(parse_ifaddr("10.1.0.0/31").is_ok());
+        assert!(parse_ifaddr("10.1.0.7/32").is_ok());
+        for bad in [
+            "10.1.0.0/24",
+            "10.1.0.255/24",
+            "10.1.0.1/0",
+            "10.1.0.1/33",
+            "10.1.0.1",
+            "224.0.0.1/24",
+            "10.1.0.1/2x",
+            "10.1.0.1/+8",
+        ] {
+            assert!(parse_ifaddr(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

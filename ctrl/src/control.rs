@@ -1,0 +1,328 @@
+//! The control thread of one router: ARP, next-hop resolution and
+//! publishing forwarding snapshots.
+//!
+//! ```text
+//!  workers ──punt──► Control::poll ──► ARP (RFC 826): answer, learn
+//!                         │            held packets: resolve / hold / release
+//!                         ├── tick (100 ms): retransmit, fail, probe
+//!                         └── publish(Snapshot) ──► Rcu ──► workers (next burst)
+//!  workers ◄─inject── ARP replies/requests, released packets
+//! ```
+//!
+//! The control thread never blocks a worker: it only talks to them through
+//! the bounded punt/inject queues and the RCU cell.
+
+use crate::config::Config;
+use crate::neighbor::{Action, NeighborConfig, NeighborTable, PortInfo};
+use crate::rib::{self, Rib};
+use pipeline::fib::Fib4;
+use pipeline::state::{self, Adj, IfaceState, Rcu, Snapshot, ADJ_FIRST_DYNAMIC};
+use pipeline::wire::arp;
+use pipeline::wire::ethernet::{Address as EthernetAddress, EtherType, Frame};
+use pipeline::WorkerQueues;
+use pmd::{Buf, Counter, Pool};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Counters of the control thread.
+#[derive(Debug, Default)]
+pub struct ControlCounters {
+    /// ARP packets received.
+    pub arp_rx: Counter,
+    /// ARP requests sent.
+    pub arp_requests: Counter,
+    /// ARP replies sent.
+    pub arp_replies: Counter,
+    /// ARP packets malformed or not Ethernet/IPv4.
+    pub arp_invalid: Counter,
+    /// ARP packets about addresses not ours, dropped after learning.
+    pub arp_ignored: Counter,
+    /// Packets that could not be injected (worker queue full).
+    pub inject_full: Counter,
+    /// Packets held for resolution.
+    pub held: Counter,
+    /// Held packets released after resolution.
+    pub released: Counter,
+    /// Packets dropped waiting for resolution (queue full or failure).
+    pub hold_dropped: Counter,
+    /// Snapshots published.
+    pub snapshots: Counter,
+}
+
+/// The control plane state of one router.
+pub struct Control<P: Pool> {
+    cfg: Arc<Config>,
+    pool: P,
+    rcu: Rcu,
+    queues: Vec<Arc<WorkerQueues<P::Buf>>>,
+    neighbors: NeighborTable<P::Buf>,
+    fibs: Arc<Vec<Arc<Fib4>>>,
+    base_adj: Vec<Adj>,
+    ifaces: Arc<Vec<IfaceState>>,
+    generation: u64,
+    counters: Arc<ControlCounters>,
+    last_tick: Instant,
+    actions: Vec<Action>,
+    /// Problems found building the RIB (e.g. unreachable gateways).
+    pub warnings: Vec<String>,
+}
+
+impl<P: Pool> Control<P> {
+    /// Build the first snapshot from `cfg` and the control state around it.
+    pub fn new(cfg: Arc<Config>, pool: P, queues: Vec<Arc<WorkerQueues<P::Buf>>>) -> Self {
+        let ports = cfg
+            .interfaces
+            .iter()
+            .map(|i| PortInfo {
+                mac: i.mac,
+                mtu: i.mtu,
+            })
+            .collect();
+        let first = ADJ_FIRST_DYNAMIC + cfg.interfaces.len() as u32;
+        let mut neighbors = NeighborTable::new(ports, first, NeighborConfig::default());
+        for n in &cfg.neighbors {
+            neighbors.add_static(n.interface as u16, n.address, n.mac);
+        }
+        let (rib, warnings) = Rib::from_config(&cfg);
+        let fibs = Arc::new(rib.build_fibs(&mut neighbors));
+        let base_adj = rib::base_adjacencies(&cfg);
+        let ifaces = Arc::new(rib::iface_states(&cfg));
+        let rcu = state::rcu(Snapshot::default());
+        let mut c = Control {
+            cfg,
+            pool,
+            rcu,
+            queues,
+            neighbors,
+            fibs,
+            base_adj,
+            ifaces,
+            generation: 0,
+            counters: Arc::default(),
+            last_tick: Instant::now(),
+            actions: Vec::new(),
+            warnings,
+        };
+        c.publish();
+        c
+    }
+
+    /// The RCU cell workers load snapshots from.
+    pub fn rcu(&self) -> &Rcu {
+        &self.rcu
+    }
+
+    /// Counters.
+    pub fn counters(&self) -> &Arc<ControlCounters> {
+        &self.counters
+    }
+
+    /// The neighbor table.
+    pub fn neighbors(&self) -> &NeighborTable<P::Buf> {
+        &self.neighbors
+    }
+
+    /// Build a snapshot from the current state and publish it.
+    pub fn publish(&mut self) {
+        let mut adj = self.base_adj.clone();
+        let map = self.neighbors.build(&mut adj);
+        self.generation += 1;
+        self.rcu.store(Arc::new(Snapshot {
+            generation: self.generation,
+            fibs: self.fibs.clone(),
+            adj: Arc::new(adj),
+            neighbors: Arc::new(map),
+            ifaces: self.ifaces.clone(),
+        }));
+        self.counters.snapshots.add(1);
+    }
+
+    /// Run until `stop` is set.
+    pub fn run(&mut self, stop: &AtomicBool) {
+        while !stop.load(Ordering::Relaxed) {
+            if self.poll() == 0 {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+    }
+
+    /// Handle everything the workers punted, run timers, publish if the
+    /// forwarding view changed. Returns packets handled.
+    pub fn poll(&mut self) -> usize {
+        let now = Instant::now();
+        let mut n = 0;
+        for w in 0..self.queues.len() {
+            while let Some(p) = self.queues[w].punt.pop() {
+                n += 1;
+                self.handle_punt(w, p, now);
+                if n >= 4096 {
+                    break;
+                }
+            }
+        }
+        if now >= self.last_tick + Duration::from_millis(100) {
+            self.last_tick = now;
+            self.neighbors.tick(now, &mut self.actions);
+        }
+        self.run_actions();
+        let nc = self.neighbors.counters;
+        self.counters.held.set(nc.held);
+        self.counters.released.set(nc.released);
+        self.counters.hold_dropped.set(nc.hold_dropped);
+        if self.neighbors.is_dirty() {
+            self.publish();
+        }
+        n
+    }
+
+    fn run_actions(&mut self) {
+        let actions = std::mem::take(&mut self.actions);
+        for a in &actions {
+            match *a {
+                Action::Request { port, ip } => self.send_arp_request(port, ip),
+            }
+        }
+        self.actions = actions;
+        self.actions.clear();
+    }
+
+    fn handle_punt(&mut self, worker: usize, p: P::Buf, now: Instant) {
+        if p.meta().flags & pipeline::META_HOLD != 0 {
+            let port = p.meta().out_port;
+            let ip = Ipv4Addr::from(p.meta().next_hop);
+            if let Some((mut p, mac)) = self.neighbors.resolve(port, ip, p, now, &mut self.actions)
+            {
+                p.meta_mut().flags &= !pipeline::META_HOLD;
+                p.data_mut()[..6].copy_from_slice(&mac);
+                self.inject(worker, p);
+            }
+            return;
+        }
+        let port = p.meta().in_port;
+        let is_arp = Frame::new_checked(p.data())
+            .map(|f| f.ethertype() == EtherType::ARP)
+            .unwrap_or(false);
+        if is_arp {
+            self.handle_arp(worker, port, p, now);
+        }
+    }
+
+    /// RFC 826 packet reception, with the merge rule: update an existing
+    /// entry for the sender; if the target is one of our addresses on this
+    /// interface, add the sender and answer requests.
+    fn handle_arp(&mut self, worker: usize, port: u16, p: P::Buf, now: Instant) {
+        self.counters.arp_rx.add(1);
+        let parsed = Frame::new_checked(p.data()).ok().and_then(|f| {
+            let pkt = arp::Packet::new_checked(f.payload()).ok()?;
+            arp::Repr::parse(&pkt).ok()
+        });
+        let Some(arp::Repr::EthernetIpv4 {
+            operation,
+            source_hardware_addr,
+            source_protocol_addr,
+            target_protocol_addr,
+            ..
+        }) = parsed
+        else {
+            self.counters.arp_invalid.add(1);
+            return;
+        };
+        let cfg = self.cfg.clone();
+        let Some(itf) = cfg.interfaces.get(port as usize) else {
+            return;
+        };
+        let sha = source_hardware_addr.0;
+        let spa = source_protocol_addr;
+        let ours = itf.addresses.iter().any(|a| a.addr == target_protocol_addr);
+        let on_link = itf.addresses.iter().any(|a| a.contains(spa));
+        let sane_sender = on_link && !source_hardware_addr.is_multicast() && sha != [0; 6];
+        if sane_sender {
+            let held = self.neighbors.learn(port, spa, sha, ours, now);
+            for mut h in held {
+                h.meta_mut().flags &= !pipeline::META_HOLD;
+                h.data_mut()[..6].copy_from_slice(&sha);
+                self.inject(worker, h);
+            }
+        }
+        if !ours {
+            self.counters.arp_ignored.add(1);
+            return;
+        }
+        if operation == arp::Operation::Request && sane_sender {
+            let reply = arp::Repr::EthernetIpv4 {
+                operation: arp::Operation::Reply,
+                source_hardware_addr: EthernetAddress(itf.mac),
+                source_protocol_addr: target_protocol_addr,
+                target_hardware_addr: source_hardware_addr,
+                target_protocol_addr: spa,
+            };
+            if self.send_arp(worker, port, source_hardware_addr, &reply) {
+                self.counters.arp_replies.add(1);
+            }
+        }
+    }
+
+    fn send_arp_request(&mut self, port: u16, ip: Ipv4Addr) {
+        let cfg = self.cfg.clone();
+        let Some(itf) = cfg.interfaces.get(port as usize) else {
+            return;
+        };
+        let src = itf
+            .addresses
+            .iter()
+            .find(|a| a.contains(ip))
+            .or(itf.addresses.first())
+            .map_or(Ipv4Addr::UNSPECIFIED, |a| a.addr);
+        let req = arp::Repr::EthernetIpv4 {
+            operation: arp::Operation::Request,
+            source_hardware_addr: EthernetAddress(itf.mac),
+            source_protocol_addr: src,
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: ip,
+        };
+        if self.send_arp(0, port, EthernetAddress::BROADCAST, &req) {
+            self.counters.arp_requests.add(1);
+        }
+    }
+
+    fn send_arp(
+        &mut self,
+        worker: usize,
+        port: u16,
+        dst: EthernetAddress,
+        repr: &arp::Repr,
+    ) -> bool {
+        let cfg = self.cfg.clone();
+        let Some(itf) = cfg.interfaces.get(port as usize) else {
+            return false;
+        };
+        let Some(mut p) = self.pool.alloc() else {
+            return false;
+        };
+        let len = 14 + repr.buffer_len();
+        let Some(buf) = p.append(len) else {
+            return false;
+        };
+        let mut f = Frame::new_unchecked(&mut buf[..]);
+        f.set_dst_addr(dst);
+        f.set_src_addr(EthernetAddress(itf.mac));
+        f.set_ethertype(EtherType::ARP);
+        let mut a = arp::Packet::new_unchecked(&mut buf[14..]);
+        repr.emit(&mut a);
+        p.meta_mut().out_port = port;
+        self.inject(worker, p)
+    }
+
+    fn inject(&mut self, worker: usize, p: P::Buf) -> bool {
+        let q = &self.queues[worker.min(self.queues.len() - 1)];
+        match q.inject.push(p) {
+            Ok(()) => true,
+            Err(_) => {
+                self.counters.inject_full.add(1);
+                false
+            }
+        }
+    }
+}

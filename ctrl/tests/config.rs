@@ -1,0 +1,1377 @@
+//! The config: a good file resolves with the right defaults; every kind of
+//! mistake is reported with its exact line, column and field; several
+//! mistakes are all reported at once.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use ctrl::config::{
+    Config, ConfigError, Diagnostic, Driver, Env, FrameSize, IfAddr, Repeat, RouteAction,
+    RouteDistinguisher,
+};
+
+const ENV: Env = Env { cpus: 4 };
+
+fn check(text: &str) -> Result<Config, ConfigError> {
+    Config::from_str_with(text, Path::new("t.toml"), &ENV)
+}
+
+fn ok(text: &str) -> Config {
+    check(text).unwrap_or_else(|e| panic!("rejected:\n{e}"))
+}
+
+fn errors(text: &str) -> ConfigError {
+    match check(text) {
+        Ok(c) => panic!("accepted:\n{c}"),
+        Err(e) => e,
+    }
+}
+
+/// Exactly one error, at `line:col`, on `field`, whose message contains
+/// `needle`.
+#[track_caller]
+fn one_error(text: &str, line: usize, col: usize, field: &str, needle: &str) -> Diagnostic {
+    let e = errors(text);
+    assert_eq!(e.diagnostics.len(), 1, "expected one error, got:\n{e}");
+    let d = e.diagnostics[0].clone();
+    assert_eq!(
+        (d.line, d.col, d.field.as_str()),
+        (line, col, field),
+        "wrong place:\n{e}"
+    );
+    assert!(d.message.contains(needle), "no {needle:?} in:\n{e}");
+    d
+}
+
+/// A directory of its own for a test that needs files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("weir-config-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/configs")
+        .join(name)
+}
+
+// ---------------------------------------------------------------------------
+// Good configs
+// ---------------------------------------------------------------------------
+
+const GOOD: &str = r#"
+[workers]
+cores = [1, 2]
+control_core = 0
+pool_size = 4096
+
+[[vrf]]
+name = "MAIN"
+table = 1
+rd = "65000:1"
+
+[[interface]]
+name = "gen0"
+vrf = "MAIN"
+addresses = ["10.1.0.1/24"]
+gen = { dst = "10.2.0.2", dst_count = 16, rate = "10Mpps" }
+
+[[interface]]
+name = "gen1"
+addresses = ["10.2.0.1/24", "10.3.0.1/24"]
+mac = "02:00:00:00:00:aa"
+mtu = 9000
+mem = { link = "l1", ring = 4096 }
+
+[[interface]]
+name = "peer"
+mem = { link = "l1" }
+
+[[interface]]
+name = "outside"
+mem = { link = "lab" }
+
+[[interface]]
+name = "cap0"
+pcap = { rx = "in.pcap", tx = "out.pcap" }
+
+[[interface]]
+name = "veth"
+af_packet = { iface = "veth0" }
+
+[[route]]
+prefix = "10.9.0.0/16"
+via = "10.2.0.2"
+
+[[route]]
+vrf = "MAIN"
+prefix = "0.0.0.0/0"
+action = "reject"
+distance = 250
+
+[[neighbor]]
+interface = "gen1"
+address = "10.2.0.2"
+mac = "02:00:00:00:02:02"
+"#;
+
+#[test]
+fn good_config_resolves_with_defaults() {
+    let dir = scratch("good");
+    std::fs::write(dir.join("in.pcap"), b"").unwrap();
+    let path = dir.join("weir.toml");
+    std::fs::write(&path, GOOD).unwrap();
+    let c = Config::load_with(&path, &ENV).unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(c.path, path);
+    assert_eq!(c.workers.cores, [1, 2]);
+    assert_eq!(c.workers.control_core, Some(0));
+    assert_eq!(c.workers.pool_size, 4096);
+
+    // VRFs: the default one first, at index 0.
+    assert_eq!(c.vrfs.len(), 2);
+    assert_eq!(
+        (c.vrfs[0].name.as_str(), c.vrfs[0].table, c.vrfs[0].rd),
+        ("default", 0, None)
+    );
+    assert_eq!(c.vrfs[1].name, "MAIN");
+    assert_eq!(c.vrfs[1].table, 1);
+    assert_eq!(
+        c.vrfs[1].rd,
+        Some(RouteDistinguisher::As2 {
+            asn: 65000,
+            number: 1
+        })
+    );
+    assert_eq!(c.vrf_index("MAIN"), Some(1));
+    assert_eq!(c.vrf_index("default"), Some(0));
+    assert_eq!(c.vrf_index("nope"), None);
+
+    // Interfaces: derived MACs from the index, default VRF and MTU.
+    let g0 = &c.interfaces[0];
+    assert_eq!(g0.vrf, 1);
+    assert_eq!(g0.mac, [0x02, 0x77, 0x65, 0, 0, 1]);
+    assert_eq!(g0.mtu, 1500);
+    assert_eq!(
+        g0.addresses,
+        [IfAddr {
+            addr: Ipv4Addr::new(10, 1, 0, 1),
+            len: 24
+        }]
+    );
+    let Driver::Gen(g) = &g0.driver else {
+        panic!("{:?}", g0.driver)
+    };
+    assert_eq!(g.src, Ipv4Addr::new(10, 1, 0, 2), "first address + 1");
+    assert_eq!(
+        (g.src_count, g.dst, g.dst_count),
+        (1, Ipv4Addr::new(10, 2, 0, 2), 16)
+    );
+    assert_eq!(
+        (g.src_port, g.src_port_count, g.dst_port, g.dst_port_count),
+        (1024, 1, 5001, 1)
+    );
+    assert_eq!(g.frame_size, FrameSize::Fixed(64));
+    assert_eq!(g.rate_pps, Some(10_000_000));
+    assert_eq!((g.vlan, g.count, g.arp_reply), (None, None, true));
+
+    let g1 = &c.interfaces[1];
+    assert_eq!((g1.vrf, g1.mac, g1.mtu), (0, [2, 0, 0, 0, 0, 0xaa], 9000));
+    assert_eq!(c.interfaces[2].mac, [0x02, 0x77, 0x65, 0, 0, 3]);
+
+    // mem: joined pairs, an external endpoint, one ring size per link.
+    let mem = |i: usize| match &c.interfaces[i].driver {
+        Driver::Mem(m) => m.clone(),
+        d => panic!("{d:?}"),
+    };
+    assert_eq!((mem(1).peer, mem(1).ring), (Some(2), 4096));
+    assert_eq!((mem(2).peer, mem(2).ring), (Some(1), 4096));
+    assert_eq!(
+        (mem(3).link.as_str(), mem(3).peer, mem(3).ring),
+        ("lab", None, 1024)
+    );
+
+    // pcap: paths relative to the config's directory.
+    let Driver::Pcap(p) = &c.interfaces[4].driver else {
+        panic!()
+    };
+    assert_eq!(p.rx.as_deref(), Some(dir.join("in.pcap").as_path()));
+    assert_eq!(p.tx.as_deref(), Some(dir.join("out.pcap").as_path()));
+    assert_eq!((p.repeat, p.deterministic), (Repeat::Times(1), false));
+
+    let Driver::AfPacket(a) = &c.interfaces[5].driver else {
+        panic!()
+    };
+    assert_eq!(
+        (a.iface.as_str(), a.queues, a.fanout_group, a.promisc),
+        ("veth0", None, None, true)
+    );
+    assert_eq!(c.interface_index("veth"), Some(5));
+    assert_eq!(c.interface_index("nope"), None);
+
+    // Routes and neighbors.
+    let r = &c.routes[0];
+    assert_eq!(
+        (r.vrf, r.prefix, r.len),
+        (0, Ipv4Addr::new(10, 9, 0, 0), 16)
+    );
+    assert_eq!(
+        (r.via, r.interface),
+        (Some(Ipv4Addr::new(10, 2, 0, 2)), None)
+    );
+    assert_eq!((r.action, r.distance), (RouteAction::Forward, 1));
+    let r = &c.routes[1];
+    assert_eq!(
+        (r.vrf, r.len, r.action, r.distance),
+        (1, 0, RouteAction::Reject, 250)
+    );
+    let n = &c.neighbors[0];
+    assert_eq!(
+        (n.interface, n.address, n.mac),
+        (1, Ipv4Addr::new(10, 2, 0, 2), [2, 0, 0, 0, 2, 2])
+    );
+
+    // Connected routes come from the addresses.
+    let connected: Vec<_> = c
+        .connected_routes()
+        .iter()
+        .map(|r| (r.vrf, r.prefix.to_string(), r.len, r.interface))
+        .collect();
+    assert_eq!(
+        connected,
+        [
+            (1, "10.1.0.0".into(), 24, 0),
+            (0, "10.2.0.0".into(), 24, 1),
+            (0, "10.3.0.0".into(), 24, 1)
+        ]
+    );
+
+    // Serializable (for JSON output).
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["interfaces"][0]["mac"], "02:77:65:00:00:01");
+    assert_eq!(json["vrfs"][1]["rd"], "65000:1");
+    assert_eq!(json["interfaces"][0]["driver"]["gen"]["dst"], "10.2.0.2");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn default_workers() {
+    let text = "[[interface]]\nname = \"m\"\nmem = { link = \"l\" }\n";
+    let c = ok(text);
+    assert_eq!(
+        (c.workers.cores.as_slice(), c.workers.control_core),
+        (&[3][..], Some(0))
+    );
+    assert_eq!(c.workers.pool_size, 16384);
+    let c = Config::from_str_with(text, Path::new("t.toml"), &Env { cpus: 1 }).unwrap();
+    assert_eq!(
+        (c.workers.cores.as_slice(), c.workers.control_core),
+        (&[0][..], None)
+    );
+    // [workers] with cores but no control_core: the control thread floats.
+    let c = ok("[workers]\ncores = [2]\n");
+    assert_eq!(
+        (c.workers.cores.as_slice(), c.workers.control_core),
+        (&[2][..], None)
+    );
+    // An empty file is a valid (empty) router.
+    let c = ok("");
+    assert_eq!(c.vrfs.len(), 1);
+    assert!(c.interfaces.is_empty());
+}
+
+#[test]
+fn same_subnet_in_two_vrfs_is_accepted() {
+    let c = ok(r#"
+[[vrf]]
+name = "A"
+table = 1
+
+[[vrf]]
+name = "B"
+table = 2
+
+[[interface]]
+name = "a0"
+vrf = "A"
+addresses = ["10.1.0.1/24"]
+mem = { link = "x" }
+
+[[interface]]
+name = "b0"
+vrf = "B"
+addresses = ["10.1.0.1/24"]
+mem = { link = "x" }
+"#);
+    assert_eq!((c.interfaces[0].vrf, c.interfaces[1].vrf), (1, 2));
+}
+
+#[test]
+fn table_syntaxes_for_drivers() {
+    // A driver as a sub-table, and as dotted keys.
+    let c = ok(r#"
+[[interface]]
+name = "g"
+addresses = ["10.1.0.1/24"]
+[interface.gen]
+dst = "10.2.0.2"
+frame_size = "imix"
+rate = 1000
+vlan = 10
+count = 5
+
+[[interface]]
+name = "p"
+pcap.tx = "out.pcap"
+pcap.repeat = "forever"
+pcap.deterministic = true
+"#);
+    let Driver::Gen(g) = &c.interfaces[0].driver else {
+        panic!()
+    };
+    assert_eq!(
+        (g.frame_size, g.rate_pps, g.vlan, g.count),
+        (FrameSize::Imix, Some(1000), Some(10), Some(5))
+    );
+    let Driver::Pcap(p) = &c.interfaces[1].driver else {
+        panic!()
+    };
+    assert_eq!(
+        (p.rx.clone(), p.tx.clone()),
+        (None, Some(PathBuf::from("out.pcap")))
+    );
+    assert_eq!((p.repeat, p.deterministic), (Repeat::Forever, true));
+}
+
+#[test]
+fn default_vrf_may_be_declared_for_its_rd() {
+    let c = ok("[[vrf]]\nname = \"default\"\ntable = 0\nrd = \"192.0.2.1:7\"\n");
+    assert_eq!(c.vrfs.len(), 1);
+    assert_eq!(c.vrfs[0].rd.unwrap().to_string(), "192.0.2.1:7");
+    let c = ok("[[vrf]]\nname = \"default\"\nrd = \"4200000000:7\"\n");
+    assert_eq!(
+        c.vrfs[0].rd,
+        Some(RouteDistinguisher::As4 {
+            asn: 4_200_000_000,
+            number: 7
+        })
+    );
+}
+
+#[test]
+fn display_shows_everything_with_connected_routes() {
+    let dir = scratch("display");
+    std::fs::write(dir.join("in.pcap"), b"").unwrap();
+    let c = Config::from_str_with(GOOD, &dir.join("weir.toml"), &ENV).unwrap();
+    let text = c.to_string();
+    for needle in [
+        "workers",
+        "  cores         1, 2",
+        "  control core  0",
+        "vrf default (table 0)",
+        "vrf MAIN (table 1, rd 65000:1)",
+        "  interface gen0",
+        "    mac        02:77:65:00:00:01",
+        "    driver     gen src=10.1.0.2 src_count=1 dst=10.2.0.2 dst_count=16",
+        "rate=10000000pps",
+        "    driver     mem link=l1 ring=4096 peer=peer",
+        "    driver     mem link=lab ring=1024 peer=external",
+        "    prefix       distance  source     next hop",
+        "    10.1.0.0/24  0         connected  dev gen0",
+        "    0.0.0.0/0    250       static     reject",
+        "    10.2.0.0/24  0         connected  dev gen1",
+        "    10.3.0.0/24  0         connected  dev gen1",
+        "    10.9.0.0/16  1         static     via 10.2.0.2",
+        "    10.2.0.2  02:00:00:00:02:02  gen1",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    // Stable: the same config prints the same text, with no trailing spaces.
+    assert_eq!(text, c.clone().to_string());
+    assert!(text.lines().all(|l| !l.ends_with(' ')), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Format of errors
+// ---------------------------------------------------------------------------
+
+#[test]
+fn error_format_is_file_line_col_field_message() {
+    let e = errors("[[vrf]]\nname = \"MAIN\"\ntable = 1\n\n[[interface]]\nname = \"gen0\"\nvrf = \"FOO\"\nmem = { link = \"x\" }\n");
+    assert_eq!(
+        e.to_string(),
+        "t.toml:7:7: interface[0] (gen0).vrf: unknown VRF \"FOO\" (defined: default, MAIN)\n\
+         1 error; nothing was applied"
+    );
+}
+
+#[test]
+fn unreadable_file_names_the_file() {
+    let e = Config::load_with(Path::new("/nonexistent/weir.toml"), &ENV).unwrap_err();
+    assert_eq!(e.diagnostics.len(), 1);
+    let d = &e.diagnostics[0];
+    assert_eq!((d.line, d.col), (0, 0));
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/weir.toml: cannot read config file:"),
+        "{e}"
+    );
+}
+
+#[test]
+fn several_errors_are_all_reported() {
+    let path = fixture("many-errors.toml");
+    let e = Config::load_with(&path, &ENV).unwrap_err();
+    let got: Vec<(usize, usize, &str)> = e
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.col, d.field.as_str()))
+        .collect();
+    let want = [
+        (5, 13, "workers.cores[1]"),
+        (5, 16, "workers.cores[2]"),
+        (6, 16, "workers.control_core"),
+        (7, 13, "workers.pool_size"),
+        (12, 6, "vrf[0] (MAIN).rd"),
+        (15, 8, "vrf[1] (MAIN).name"),
+        (16, 9, "vrf[1] (MAIN).table"),
+        (20, 9, "vrf[2] (default).table"),
+        (24, 7, "interface[0] (gen0).mac"),
+        (26, 7, "interface[0] (gen0).mtu"),
+        (27, 39, "interface[0] (gen0).gen.dst_count"),
+        (27, 55, "interface[0] (gen0).gen.frame_size"),
+        (27, 68, "interface[0] (gen0).gen.vlan"),
+        (27, 81, "interface[0] (gen0).gen.rate"),
+        (31, 7, "interface[1] (gen1).vrf"),
+        (32, 29, "interface[1] (gen1).addresses[1]"),
+        (33, 1, "interface[1] (gen1).colour"),
+        (35, 1, "interface[1] (gen1).mem"),
+        (38, 8, "interface[2] (this-name-is-far-too-long).name"),
+        (39, 15, "interface[2] (this-name-is-far-too-long).pcap.rx"),
+        (42, 10, "route[0] (10.9.1.0/16).prefix"),
+        (43, 7, "route[0] (10.9.1.0/16).via"),
+        (48, 13, "route[1] (10.8.0.0/16).interface"),
+        (50, 1, "route[2] (10.7.0.0/16)"),
+        (56, 7, "route[3] (10.6.0.0/16).via"),
+        (59, 13, "neighbor[0] (10.2.0.2).interface"),
+        (65, 11, "neighbor[1] (10.5.0.2).address"),
+        (66, 7, "neighbor[1] (10.5.0.2).mac"),
+    ];
+    assert_eq!(got, want, "\n{e}");
+    assert!(e.diagnostics.iter().all(|d| d.file == path));
+    assert!(
+        e.to_string().ends_with("\n28 errors; nothing was applied"),
+        "{e}"
+    );
+}
+
+#[test]
+fn type_errors_and_unknown_keys_are_all_reported() {
+    let e = Config::load_with(&fixture("bad-types.toml"), &ENV).unwrap_err();
+    let got: Vec<String> = e
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}:{} {}: {}", d.line, d.col, d.field, d.message))
+        .collect();
+    let want = [
+        "2:1 vrfs: unknown key \"vrfs\"; did you mean \"vrf\"? (allowed: workers, vrf, interface, route, neighbor)",
+        "3:9 route: expected an array of tables ([[route]]), found a table",
+        "6:9 workers.cores: expected an array of integers, found an integer",
+        "7:1 workers.pool: unknown key \"pool\"; did you mean \"pool_size\"? (allowed: cores, control_core, pool_size)",
+        "10:8 interface[0].name: expected a string, found an integer",
+        "11:29 interface[0].addresses[1]: expected a string, found an integer",
+        "12:7 interface[0].mtu: expected an integer, found a string",
+        "13:39 interface[0].gen.arp_reply: expected true or false, found a string",
+        "13:46 interface[0].gen.colour: unknown key \"colour\" (allowed: src, src_count, dst, dst_count, src_port, src_port_count, dst_port, dst_port_count, frame_size, rate, vlan, count, arp_reply)",
+    ];
+    assert_eq!(got, want, "\n{e}");
+}
+
+// ---------------------------------------------------------------------------
+// One test per kind of mistake
+// ---------------------------------------------------------------------------
+
+#[test]
+fn syntax_error() {
+    let d = one_error(
+        "[[interface]]\nname = \"gen0\nmtu = 1500\n",
+        2,
+        13,
+        "",
+        "TOML syntax error",
+    );
+    assert_eq!(d.field, "");
+    one_error(
+        "[[interface]]\nname = \"a\"\nname = \"b\"\n",
+        3,
+        1,
+        "",
+        "duplicate key",
+    );
+}
+
+#[test]
+fn type_error() {
+    one_error(
+        "[[interface]]\nname = \"gen0\"\nmtu = \"big\"\nmem = { link = \"x\" }\n",
+        3,
+        7,
+        "interface[0] (gen0).mtu",
+        "expected an integer, found a string",
+    );
+}
+
+#[test]
+fn unknown_keys() {
+    one_error(
+        "[[interface]]\nname = \"gen0\"\nmem = { link = \"x\", rings = 64 }\n",
+        3,
+        21,
+        "interface[0] (gen0).mem.rings",
+        "unknown key \"rings\"; did you mean \"ring\"? (allowed: link, ring)",
+    );
+    one_error(
+        "[[route]]\nprefix = \"10.0.0.0/8\"\naction = \"reject\"\nmetric = 5\n",
+        4,
+        1,
+        "route[0] (10.0.0.0/8).metric",
+        "(allowed: vrf, prefix, via, interface, action, distance)",
+    );
+    one_error(
+        "[[neighbour]]\ninterface = \"x\"\n",
+        1,
+        3,
+        "neighbour",
+        "unknown key \"neighbour\"; did you mean \"neighbor\"?",
+    );
+}
+
+#[test]
+fn duplicate_vrf_name() {
+    one_error(
+        "[[vrf]]\nname = \"A\"\ntable = 1\n[[vrf]]\nname = \"A\"\ntable = 2\n",
+        5,
+        8,
+        "vrf[1] (A).name",
+        "duplicate VRF name \"A\" (first defined at line 2)",
+    );
+}
+
+#[test]
+fn duplicate_vrf_table() {
+    one_error(
+        "[[vrf]]\nname = \"A\"\ntable = 7\n[[vrf]]\nname = \"B\"\ntable = 7\n",
+        6,
+        9,
+        "vrf[1] (B).table",
+        "table 7 is already used by VRF \"A\" (line 3)",
+    );
+}
+
+#[test]
+fn vrf_table_range_and_missing() {
+    one_error(
+        "[[vrf]]\nname = \"A\"\ntable = 0\n",
+        3,
+        9,
+        "vrf[0] (A).table",
+        "table 0 is the default VRF's",
+    );
+    one_error(
+        "[[vrf]]\nname = \"A\"\ntable = 70000\n",
+        3,
+        9,
+        "vrf[0] (A).table",
+        "70000 is out of range (1..=65535)",
+    );
+    one_error(
+        "[[vrf]]\nname = \"A\"\n",
+        1,
+        1,
+        "vrf[0] (A).table",
+        "missing",
+    );
+}
+
+#[test]
+fn default_vrf_redefined_with_another_table() {
+    one_error(
+        "[[vrf]]\nname = \"default\"\ntable = 3\n",
+        3,
+        9,
+        "vrf[0] (default).table",
+        "the VRF named \"default\" is the built-in one with table 0, not 3",
+    );
+}
+
+#[test]
+fn bad_route_distinguisher() {
+    for (rd, needle) in [
+        ("65000", "expected ASN:N or IPv4:N"),
+        ("4200000000:70000", "at most 65535"),
+        ("192.0.2.1:70000", "at most 65535"),
+        ("300.0.2.1:1", "\"300.0.2.1\" is not an IPv4 address"),
+        ("x:1", "expected ASN:N or IPv4:N"),
+    ] {
+        one_error(
+            &format!("[[vrf]]\nname = \"A\"\ntable = 1\nrd = \"{rd}\"\n"),
+            4,
+            6,
+            "vrf[0] (A).rd",
+            needle,
+        );
+    }
+}
+
+#[test]
+fn duplicate_interface_name() {
+    one_error(
+        "[[interface]]\nname = \"gen0\"\nmem = { link = \"a\" }\n[[interface]]\nname = \"gen0\"\nmem = { link = \"b\" }\n",
+        5,
+        8,
+        "interface[1] (gen0).name",
+        "duplicate interface name \"gen0\" (first defined at line 2)",
+    );
+}
+
+#[test]
+fn bad_interface_name() {
+    one_error(
+        "[[interface]]\nname = \"gen 0\"\nmem = { link = \"a\" }\n",
+        2,
+        8,
+        "interface[0] (gen 0).name",
+        "contains ' '",
+    );
+    one_error(
+        "[[interface]]\nname = \"abcdefghijklmnop\"\nmem = { link = \"a\" }\n",
+        2,
+        8,
+        "interface[0] (abcdefghijklmnop).name",
+        "16 characters long; the limit is 15",
+    );
+    one_error(
+        "[[interface]]\nmem = { link = \"a\" }\n",
+        1,
+        1,
+        "interface[0].name",
+        "missing",
+    );
+}
+
+#[test]
+fn unknown_vrf_lists_the_defined_ones() {
+    one_error(
+        "[[vrf]]\nname = \"MAIN\"\ntable = 1\n[[vrf]]\nname = \"BGP\"\ntable = 2\n[[interface]]\nname = \"gen1\"\nvrf = \"FOO\"\nmem = { link = \"a\" }\n",
+        9,
+        7,
+        "interface[0] (gen1).vrf",
+        "unknown VRF \"FOO\" (defined: default, MAIN, BGP)",
+    );
+}
+
+#[test]
+fn bad_and_multicast_mac() {
+    let iface = |mac: &str| {
+        format!("[[interface]]\nname = \"g\"\nmac = \"{mac}\"\nmem = {{ link = \"a\" }}\n")
+    };
+    one_error(
+        &iface("02:00:00:00:01"),
+        3,
+        7,
+        "interface[0] (g).mac",
+        "invalid MAC address \"02:00:00:00:01\"",
+    );
+    one_error(
+        &iface("02:00:00:00:00:0g"),
+        3,
+        7,
+        "interface[0] (g).mac",
+        "invalid MAC address",
+    );
+    one_error(
+        &iface("03:00:00:00:00:01"),
+        3,
+        7,
+        "interface[0] (g).mac",
+        "multicast MAC",
+    );
+    one_error(
+        &iface("ff:ff:ff:ff:ff:ff"),
+        3,
+        7,
+        "interface[0] (g).mac",
+        "multicast MAC",
+    );
+    one_error(
+        &iface("00:00:00:00:00:00"),
+        3,
+        7,
+        "interface[0] (g).mac",
+        "not a usable MAC",
+    );
+}
+
+#[test]
+fn duplicate_mac() {
+    // Two configured MACs: reported at the second.
+    one_error(
+        "[[interface]]\nname = \"a\"\nmac = \"02:00:00:00:00:01\"\nmem = { link = \"x\" }\n[[interface]]\nname = \"b\"\nmac = \"02:00:00:00:00:01\"\nmem = { link = \"x\" }\n",
+        7,
+        7,
+        "interface[1] (b).mac",
+        "MAC 02:00:00:00:00:01 is also interface \"a\"'s",
+    );
+    // A configured MAC equal to another interface's derived one: reported
+    // at the configured one, even when it comes first.
+    one_error(
+        "[[interface]]\nname = \"a\"\nmac = \"02:77:65:00:00:02\"\nmem = { link = \"x\" }\n[[interface]]\nname = \"b\"\nmem = { link = \"x\" }\n",
+        3,
+        7,
+        "interface[0] (a).mac",
+        "is also interface \"b\"'s (derived)",
+    );
+}
+
+#[test]
+fn bad_interface_address() {
+    let iface = |a: &str| {
+        format!("[[interface]]\nname = \"g\"\naddresses = [\"10.0.0.1/8\", \"{a}\"]\nmem = {{ link = \"a\" }}\n")
+    };
+    let f = "interface[0] (g).addresses[1]";
+    one_error(&iface("10.1.0.1"), 3, 28, f, "expected ADDRESS/LENGTH");
+    one_error(
+        &iface("10.1.0.256/24"),
+        3,
+        28,
+        f,
+        "invalid IPv4 address \"10.1.0.256\"",
+    );
+    one_error(
+        &iface("192.168.0.1/33"),
+        3,
+        28,
+        f,
+        "invalid prefix length \"33\"",
+    );
+    one_error(&iface("192.168.0.1/0"), 3, 28, f, "/1 to /32");
+    one_error(
+        &iface("192.168.0.0/24"),
+        3,
+        28,
+        f,
+        "is the network address of 192.168.0.0/24",
+    );
+    one_error(
+        &iface("192.168.0.255/24"),
+        3,
+        28,
+        f,
+        "is the broadcast address",
+    );
+    one_error(&iface("224.0.0.1/24"), 3, 28, f, "multicast");
+}
+
+#[test]
+fn overlapping_addresses_in_one_vrf() {
+    one_error(
+        r#"[[interface]]
+name = "gen0"
+addresses = ["10.1.0.1/24"]
+mem = { link = "a" }
+
+[[interface]]
+name = "gen1"
+addresses = ["192.168.1.1/24", "10.1.0.9/16"]
+mem = { link = "a" }
+"#,
+        8,
+        32,
+        "interface[1] (gen1).addresses[1]",
+        "10.1.0.9/16 overlaps 10.1.0.1/24 on gen0 in VRF \"default\"",
+    );
+    // On the same interface too.
+    one_error(
+        "[[interface]]\nname = \"g\"\naddresses = [\"10.1.0.1/24\", \"10.1.0.2/24\"]\nmem = { link = \"a\" }\n",
+        3,
+        29,
+        "interface[0] (g).addresses[1]",
+        "overlaps 10.1.0.1/24 on the same interface",
+    );
+}
+
+#[test]
+fn mtu_range() {
+    for mtu in ["67", "9217"] {
+        one_error(
+            &format!("[[interface]]\nname = \"g\"\nmtu = {mtu}\nmem = {{ link = \"a\" }}\n"),
+            3,
+            7,
+            "interface[0] (g).mtu",
+            &format!("{mtu} is out of range (68..=9216)"),
+        );
+    }
+}
+
+#[test]
+fn zero_or_several_drivers() {
+    one_error(
+        "\n[[interface]]\nname = \"g\"\n",
+        2,
+        1,
+        "interface[0] (g)",
+        "no driver: give exactly one of gen, mem, pcap, af_packet",
+    );
+    one_error(
+        "[[interface]]\nname = \"g\"\nmem = { link = \"a\" }\naf_packet = { iface = \"eth0\" }\n",
+        4,
+        1,
+        "interface[0] (g).af_packet",
+        "a second driver (\"af_packet\" after \"mem\")",
+    );
+    one_error(
+        "[[interface]]\nname = \"g\"\ngen = 5\n",
+        3,
+        7,
+        "interface[0] (g).gen",
+        "expected a table, found an integer",
+    );
+}
+
+const GEN_HEAD: &str = "[[interface]]\nname = \"g\"\naddresses = [\"10.1.0.1/24\"]\n";
+
+fn gen(opts: &str) -> String {
+    format!("{GEN_HEAD}gen = {{ dst = \"10.2.0.2\", {opts} }}\n")
+}
+
+#[test]
+fn gen_ranges() {
+    // Line 4 is `gen = { dst = "10.2.0.2", ` (26 characters) then the option.
+    let f = |k: &str| format!("interface[0] (g).gen.{k}");
+    one_error(
+        &gen("src = \"255.255.255.250\", src_count = 7"),
+        4,
+        64,
+        &f("src_count"),
+        "7 addresses from 255.255.255.250 run past 255.255.255.255",
+    );
+    ok(&gen("src = \"255.255.255.250\", src_count = 6"));
+    one_error(
+        &gen("dst_count = 0"),
+        4,
+        39,
+        &f("dst_count"),
+        "0 is out of range",
+    );
+    one_error(
+        &gen("src_port = 65000, src_port_count = 600"),
+        4,
+        62,
+        &f("src_port_count"),
+        "600 ports from 65000 run past 65535",
+    );
+    ok(&gen("src_port = 65000, src_port_count = 536"));
+    one_error(
+        &gen("dst_port = 70000"),
+        4,
+        38,
+        &f("dst_port"),
+        "70000 is out of range (0..=65535)",
+    );
+    one_error(
+        &gen("frame_size = 63"),
+        4,
+        40,
+        &f("frame_size"),
+        "(64..=1518), or \"imix\"",
+    );
+    one_error(
+        &gen("frame_size = 1519"),
+        4,
+        40,
+        &f("frame_size"),
+        "(64..=1518)",
+    );
+    one_error(
+        &gen("frame_size = \"jumbo\""),
+        4,
+        40,
+        &f("frame_size"),
+        "\"jumbo\": expected a size",
+    );
+    one_error(
+        &gen("vlan = 0"),
+        4,
+        34,
+        &f("vlan"),
+        "0 is out of range (1..=4094)",
+    );
+    one_error(
+        &gen("vlan = 4095"),
+        4,
+        34,
+        &f("vlan"),
+        "4095 is out of range (1..=4094)",
+    );
+    one_error(
+        &gen("rate = \"10Mbps\""),
+        4,
+        34,
+        &f("rate"),
+        "invalid rate \"10Mbps\"",
+    );
+    one_error(&gen("rate = 0"), 4, 34, &f("rate"), "at least 1 pps");
+    one_error(&gen("count = 0"), 4, 35, &f("count"), "count is at least 1");
+    let c = ok(&gen("rate = \"line\", frame_size = 1518"));
+    let Driver::Gen(g) = &c.interfaces[0].driver else {
+        panic!()
+    };
+    assert_eq!((g.rate_pps, g.frame_size), (None, FrameSize::Fixed(1518)));
+}
+
+#[test]
+fn gen_required_and_defaulted_fields() {
+    one_error(
+        &format!("{GEN_HEAD}gen = {{ rate = 5 }}\n"),
+        4,
+        7,
+        "interface[0] (g).gen.dst",
+        "missing",
+    );
+    one_error(
+        "[[interface]]\nname = \"g\"\ngen = { dst = \"10.2.0.2\" }\n",
+        3,
+        7,
+        "interface[0] (g).gen.src",
+        "no default: the interface has no address",
+    );
+    one_error(
+        "[[interface]]\nname = \"g\"\naddresses = [\"10.1.0.254/24\"]\ngen = { dst = \"10.2.0.2\" }\n",
+        4,
+        7,
+        "interface[0] (g).gen.src",
+        "the address after 10.1.0.254 is not a host in 10.1.0.0/24",
+    );
+    one_error(
+        &gen("src = \"10.1.0\""),
+        4,
+        33,
+        "interface[0] (g).gen.src",
+        "invalid IPv4 address",
+    );
+}
+
+#[test]
+fn mem_link_with_more_than_two_ends() {
+    one_error(
+        r#"[[interface]]
+name = "a"
+mem = { link = "l1" }
+[[interface]]
+name = "b"
+mem = { link = "l1" }
+[[interface]]
+name = "c"
+mem = { link = "l1" }
+"#,
+        9,
+        16,
+        "interface[2] (c).mem.link",
+        "mem link \"l1\" already joins a and b; a link has two ends",
+    );
+}
+
+#[test]
+fn mem_ring_size() {
+    one_error(
+        "[[interface]]\nname = \"a\"\nmem = { link = \"l1\", ring = 1000 }\n",
+        3,
+        29,
+        "interface[0] (a).mem.ring",
+        "1000: a ring size is a power of two from 32 to 65536",
+    );
+    one_error(
+        "[[interface]]\nname = \"a\"\nmem = { link = \"l1\", ring = 16 }\n",
+        3,
+        29,
+        "interface[0] (a).mem.ring",
+        "power of two from 32",
+    );
+    one_error(
+        "[[interface]]\nname = \"a\"\nmem = { link = \"l\", ring = 64 }\n[[interface]]\nname = \"b\"\nmem = { link = \"l\", ring = 128 }\n",
+        6,
+        28,
+        "interface[1] (b).mem.ring",
+        "ring 128 differs from 64 at the other end of link \"l\" (a)",
+    );
+}
+
+#[test]
+fn pcap_rx_must_exist() {
+    let dir = scratch("pcap");
+    let path = dir.join("weir.toml");
+    let text = "[[interface]]\nname = \"p\"\npcap = { rx = \"missing.pcap\", tx = \"out.pcap\" }\n";
+    let e = Config::from_str_with(text, &path, &ENV).unwrap_err();
+    assert_eq!(e.diagnostics.len(), 1, "{e}");
+    let d = &e.diagnostics[0];
+    assert_eq!(
+        (d.line, d.col, d.field.as_str()),
+        (3, 15, "interface[0] (p).pcap.rx")
+    );
+    assert_eq!(
+        d.message,
+        format!("file not found: {}", dir.join("missing.pcap").display())
+    );
+    std::fs::write(dir.join("missing.pcap"), b"").unwrap();
+    Config::from_str_with(text, &path, &ENV).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn pcap_needs_rx_or_tx_and_a_good_repeat() {
+    one_error(
+        "[[interface]]\nname = \"p\"\npcap = { deterministic = true }\n",
+        3,
+        8,
+        "interface[0] (p).pcap",
+        "needs rx, tx or both",
+    );
+    one_error(
+        "[[interface]]\nname = \"p\"\npcap = { tx = \"o.pcap\", repeat = 0 }\n",
+        3,
+        34,
+        "interface[0] (p).pcap.repeat",
+        "0: expected a number of times (at least 1) or \"forever\"",
+    );
+    one_error(
+        "[[interface]]\nname = \"p\"\npcap = { tx = \"no/such/dir/o.pcap\" }\n",
+        3,
+        15,
+        "interface[0] (p).pcap.tx",
+        "directory not found: no/such/dir",
+    );
+}
+
+#[test]
+fn af_packet_options() {
+    one_error(
+        "[[interface]]\nname = \"x\"\naf_packet = { queues = 1 }\n",
+        3,
+        13,
+        "interface[0] (x).af_packet.iface",
+        "missing",
+    );
+    one_error(
+        "[[interface]]\nname = \"x\"\naf_packet = { iface = \"a/b\" }\n",
+        3,
+        23,
+        "interface[0] (x).af_packet.iface",
+        "is not a Linux interface name",
+    );
+    // One worker by default (ENV has 4 CPUs, default is one worker).
+    one_error(
+        "[[interface]]\nname = \"x\"\naf_packet = { iface = \"veth0\", queues = 2 }\n",
+        3,
+        41,
+        "interface[0] (x).af_packet.queues",
+        "2 queues, but there is 1 worker",
+    );
+    let c = ok("[workers]\ncores = [1, 2]\n[[interface]]\nname = \"x\"\naf_packet = { iface = \"veth0\", queues = 2, fanout_group = 9, promisc = false }\n");
+    let Driver::AfPacket(a) = &c.interfaces[0].driver else {
+        panic!()
+    };
+    assert_eq!(
+        (a.queues, a.fanout_group, a.promisc),
+        (Some(2), Some(9), false)
+    );
+}
+
+const TWO_VRFS: &str = r#"[[vrf]]
+name = "MAIN"
+table = 1
+
+[[interface]]
+name = "gen0"
+addresses = ["10.1.0.1/24"]
+mem = { link = "a" }
+
+[[interface]]
+name = "gen1"
+vrf = "MAIN"
+addresses = ["10.2.0.1/24"]
+mem = { link = "a" }
+"#;
+
+/// Line 16 onwards of a test config: the route or neighbor under test.
+fn with(extra: &str) -> String {
+    format!("{TWO_VRFS}\n{extra}")
+}
+
+#[test]
+fn route_bad_prefix_and_host_bits() {
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0\"\nvia = \"10.1.0.2\"\n"),
+        17,
+        10,
+        "route[0] (10.9.0.0).prefix",
+        "expected ADDRESS/LENGTH",
+    );
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0/40\"\nvia = \"10.1.0.2\"\n"),
+        17,
+        10,
+        "route[0] (10.9.0.0/40).prefix",
+        "invalid prefix length \"40\"",
+    );
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.1.0/16\"\nvia = \"10.1.0.2\"\n"),
+        17,
+        10,
+        "route[0] (10.9.1.0/16).prefix",
+        "host bits set in 10.9.1.0/16; did you mean 10.9.0.0/16?",
+    );
+    one_error(
+        &with("[[route]]\nvia = \"10.1.0.2\"\n"),
+        16,
+        1,
+        "route[0].prefix",
+        "missing",
+    );
+}
+
+#[test]
+fn route_unknown_vrf() {
+    one_error(
+        &with("[[route]]\nvrf = \"NOPE\"\nprefix = \"10.9.0.0/16\"\nvia = \"10.1.0.2\"\n"),
+        17,
+        7,
+        "route[0] (10.9.0.0/16).vrf",
+        "unknown VRF \"NOPE\" (defined: default, MAIN)",
+    );
+}
+
+#[test]
+fn route_unknown_interface() {
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0/16\"\ninterface = \"gen7\"\n"),
+        18,
+        13,
+        "route[0] (10.9.0.0/16).interface",
+        "unknown interface \"gen7\" (defined: gen0, gen1)",
+    );
+}
+
+#[test]
+fn route_interface_in_another_vrf() {
+    one_error(
+        &with("[[route]]\nvrf = \"MAIN\"\nprefix = \"10.9.0.0/16\"\ninterface = \"gen0\"\n"),
+        19,
+        13,
+        "route[0] (10.9.0.0/16).interface",
+        "interface \"gen0\" is in VRF \"default\", not in the route's VRF \"MAIN\"",
+    );
+}
+
+#[test]
+fn route_actions() {
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0/16\"\n"),
+        16,
+        1,
+        "route[0] (10.9.0.0/16)",
+        "a forward route needs via, interface or both",
+    );
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0/16\"\naction = \"blackhole\"\nvia = \"10.1.0.2\"\n"),
+        19,
+        7,
+        "route[0] (10.9.0.0/16).via",
+        "a blackhole route drops its packets and takes no via",
+    );
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0/16\"\naction = \"reject\"\ninterface = \"gen0\"\n"),
+        19,
+        13,
+        "route[0] (10.9.0.0/16).interface",
+        "a reject route drops its packets and takes no interface",
+    );
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0/16\"\naction = \"drop\"\n"),
+        18,
+        10,
+        "route[0] (10.9.0.0/16).action",
+        "unknown action \"drop\" (expected forward, blackhole or reject)",
+    );
+    let c = ok(&with("[[route]]\nprefix = \"10.9.0.0/16\"\ninterface = \"gen0\"\n[[route]]\nvrf = \"MAIN\"\nprefix = \"10.9.0.0/16\"\naction = \"blackhole\"\n"));
+    assert_eq!(c.routes[0].interface, Some(0));
+    assert_eq!(
+        (c.routes[1].vrf, c.routes[1].action),
+        (1, RouteAction::Blackhole)
+    );
+}
+
+#[test]
+fn route_duplicate_prefix_and_distance() {
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0/16\"\nvia = \"10.1.0.2\"\n[[route]]\nprefix = \"10.9.0.0/16\"\nvia = \"10.1.0.3\"\n"),
+        20,
+        10,
+        "route[1] (10.9.0.0/16).prefix",
+        "duplicate route: route[0] (10.9.0.0/16) (line 17) has the same prefix and distance 1 in VRF \"default\"",
+    );
+    // Another distance (a floating static) or another VRF is fine.
+    ok(&with("[[route]]\nprefix = \"10.9.0.0/16\"\nvia = \"10.1.0.2\"\n[[route]]\nprefix = \"10.9.0.0/16\"\nvia = \"10.1.0.3\"\ndistance = 5\n[[route]]\nvrf = \"MAIN\"\nprefix = \"10.9.0.0/16\"\nvia = \"10.2.0.2\"\n"));
+}
+
+#[test]
+fn route_via_own_address() {
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0/16\"\nvia = \"10.1.0.1\"\n"),
+        18,
+        7,
+        "route[0] (10.9.0.0/16).via",
+        "10.1.0.1 is this router's own address (on gen0)",
+    );
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0/16\"\nvia = \"10.1.0\"\n"),
+        18,
+        7,
+        "route[0] (10.9.0.0/16).via",
+        "invalid IPv4 address \"10.1.0\"",
+    );
+    // gen1's address is in MAIN: a next hop in the default VRF may have it.
+    ok(&with(
+        "[[route]]\nprefix = \"10.9.0.0/16\"\nvia = \"10.2.0.1\"\n",
+    ));
+}
+
+#[test]
+fn route_distance_range() {
+    one_error(
+        &with("[[route]]\nprefix = \"10.9.0.0/16\"\nvia = \"10.1.0.2\"\ndistance = 0\n"),
+        19,
+        12,
+        "route[0] (10.9.0.0/16).distance",
+        "0 is out of range (1..=255)",
+    );
+}
+
+#[test]
+fn neighbor_unknown_interface() {
+    one_error(
+        &with("[[neighbor]]\ninterface = \"gen9\"\naddress = \"10.1.0.2\"\nmac = \"02:00:00:00:00:99\"\n"),
+        17,
+        13,
+        "neighbor[0] (10.1.0.2).interface",
+        "unknown interface \"gen9\" (defined: gen0, gen1)",
+    );
+}
+
+#[test]
+fn neighbor_address_outside_the_subnets() {
+    one_error(
+        &with("[[neighbor]]\ninterface = \"gen0\"\naddress = \"10.2.0.2\"\nmac = \"02:00:00:00:00:99\"\n"),
+        18,
+        11,
+        "neighbor[0] (10.2.0.2).address",
+        "10.2.0.2 is outside gen0's subnets (10.1.0.1/24)",
+    );
+    one_error(
+        &with("[[neighbor]]\ninterface = \"gen0\"\naddress = \"10.1.0.1\"\nmac = \"02:00:00:00:00:99\"\n"),
+        18,
+        11,
+        "neighbor[0] (10.1.0.1).address",
+        "10.1.0.1 is gen0's own address",
+    );
+    one_error(
+        &with("[[neighbor]]\ninterface = \"gen0\"\naddress = \"10.1.0.255\"\nmac = \"02:00:00:00:00:99\"\n"),
+        18,
+        11,
+        "neighbor[0] (10.1.0.255).address",
+        "broadcast address of 10.1.0.0/24",
+    );
+}
+
+#[test]
+fn neighbor_bad_mac_and_duplicates() {
+    one_error(
+        &with("[[neighbor]]\ninterface = \"gen0\"\naddress = \"10.1.0.2\"\nmac = \"01:00:00:00:00:99\"\n"),
+        19,
+        7,
+        "neighbor[0] (10.1.0.2).mac",
+        "multicast MAC",
+    );
+    one_error(
+        &with("[[neighbor]]\ninterface = \"gen0\"\naddress = \"10.1.0.2\"\n"),
+        16,
+        1,
+        "neighbor[0] (10.1.0.2).mac",
+        "missing",
+    );
+    one_error(
+        &with("[[neighbor]]\ninterface = \"gen0\"\naddress = \"10.1.0.2\"\nmac = \"02:00:00:00:00:99\"\n[[neighbor]]\ninterface = \"gen0\"\naddress = \"10.1.0.2\"\nmac = \"02:00:00:00:00:98\"\n"),
+        22,
+        11,
+        "neighbor[1] (10.1.0.2).address",
+        "duplicate neighbor: neighbor[0] (10.1.0.2) (line 18) already gives 10.1.0.2 on gen0",
+    );
+}
+
+#[test]
+fn workers_errors() {
+    one_error("[workers]\ncores = []\n", 2, 9, "workers.cores", "empty");
+    one_error(
+        "[workers]\ncores = [1, 2, 1]\n",
+        2,
+        16,
+        "workers.cores[2]",
+        "core 1 is listed twice",
+    );
+    one_error(
+        "[workers]\ncores = [1, 2]\ncontrol_core = 2\n",
+        3,
+        16,
+        "workers.control_core",
+        "core 2 is also a worker core",
+    );
+    one_error(
+        "[workers]\ncores = [4]\n",
+        2,
+        10,
+        "workers.cores[0]",
+        "core 4 does not exist: this machine has 4 CPUs (0..=3)",
+    );
+    one_error(
+        "[workers]\ncores = [1]\ncontrol_core = 7\n",
+        3,
+        16,
+        "workers.control_core",
+        "core 7 does not exist",
+    );
+    one_error(
+        "[workers]\ncores = [-1]\n",
+        2,
+        10,
+        "workers.cores[0]",
+        "core -1 does not exist",
+    );
+    one_error(
+        "[workers]\npool_size = 0\n",
+        2,
+        13,
+        "workers.pool_size",
+        "0 is out of range",
+    );
+    // Checked against the given machine, not this one.
+    let text = "[workers]\ncores = [1, 2, 3]\n";
+    Config::from_str_with(text, Path::new("t.toml"), &Env { cpus: 4 }).unwrap();
+    let e = Config::from_str_with(text, Path::new("t.toml"), &Env { cpus: 2 }).unwrap_err();
+    assert_eq!(e.diagnostics.len(), 2, "{e}");
+    assert!(
+        e.mentions("core 2 does not exist: this machine has 2 CPUs (0..=1)"),
+        "{e}"
+    );
+}

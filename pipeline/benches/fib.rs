@@ -1,0 +1,224 @@
+//! FIB benchmarks: lookup and batched lookup throughput, insert rate and
+//! route churn on synthetic tables of 100k and 500k IPv4 prefixes.
+//!
+//! The tables follow the length distribution of a real default-free table
+//! (about 60% /24, the rest mostly /16../23, a few /8../15 and about 1%
+//! longer than /24). Prefixes longer than /16 are clustered in a pool of
+//! "allocated" /16 blocks (one per 12 prefixes), as real tables are, rather
+//! than spread uniformly over the whole space: that decides how many
+//! level-2 chunks the table needs, so it is printed with the memory.
+//!
+//! Run: `cargo bench -p pipeline --bench fib -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use pipeline::fib::{Fib4, NextHop};
+
+/// xorshift64: deterministic, dependency-free randomness.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn u32(&mut self) -> u32 {
+        (self.next() >> 32) as u32
+    }
+
+    fn below(&mut self, n: u32) -> u32 {
+        (self.next() % u64::from(n)) as u32
+    }
+}
+
+/// Share (per mille) of each prefix length, /8 .. /32; sums to 1000.
+const LEN_PER_MILLE: [(u8, u32); 25] = [
+    (8, 1),
+    (9, 1),
+    (10, 2),
+    (11, 3),
+    (12, 6),
+    (13, 10),
+    (14, 15),
+    (15, 20),
+    (16, 30),
+    (17, 10),
+    (18, 18),
+    (19, 30),
+    (20, 40),
+    (21, 45),
+    (22, 90),
+    (23, 67),
+    (24, 602),
+    (25, 2),
+    (26, 2),
+    (27, 1),
+    (28, 1),
+    (29, 1),
+    (30, 1),
+    (31, 1),
+    (32, 0),
+];
+
+fn random_len(rng: &mut Rng) -> u8 {
+    let mut r = rng.below(1000);
+    for (len, share) in LEN_PER_MILLE {
+        if r < share {
+            return len;
+        }
+        r -= share;
+    }
+    24
+}
+
+fn mask(len: u8) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - len)
+    }
+}
+
+/// `n` distinct routes with a realistic length distribution, in unicast
+/// space (1.0.0.0 .. 223.255.255.255), plus a few /32 hosts.
+fn routes(n: usize, seed: u64) -> Vec<(u32, u8, NextHop)> {
+    let mut rng = Rng(seed);
+    let blocks: Vec<u32> = (0..n / 12)
+        .map(|_| (1 + rng.below(223)) << 24 | rng.below(256) << 16)
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let len = if out.len() % 1000 == 999 {
+            32
+        } else {
+            random_len(&mut rng)
+        };
+        let addr = if len > 16 {
+            blocks[rng.below(blocks.len() as u32) as usize] | (rng.u32() & 0xffff)
+        } else {
+            (1 + rng.below(223)) << 24 | (rng.u32() & 0x00ff_ffff)
+        };
+        let p = addr & mask(len);
+        if seen.insert((p, len)) {
+            out.push((p, len, rng.below(4096)));
+        }
+    }
+    out
+}
+
+fn build(routes: &[(u32, u8, NextHop)]) -> Fib4 {
+    let mut fib = Fib4::new();
+    for &(p, l, nh) in routes {
+        fib.insert(p, l, nh);
+    }
+    fib
+}
+
+/// Addresses to look up: uniformly random, or inside a random route.
+fn addrs(routes: &[(u32, u8, NextHop)], inside: bool, n: usize, seed: u64) -> Vec<u32> {
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|_| {
+            if inside {
+                let (p, l, _) = routes[rng.below(routes.len() as u32) as usize];
+                p | (rng.u32() & !mask(l))
+            } else {
+                rng.u32()
+            }
+        })
+        .collect()
+}
+
+/// Addresses per measured iteration (256 KiB of them: well past L1/L2, like
+/// a stream of packets from many flows).
+const ADDRS: usize = 1 << 16;
+
+fn bench_lookup(c: &mut Criterion) {
+    for (n, name) in [(100_000, "100k"), (500_000, "500k")] {
+        let routes = routes(n, 0x5eed_0000 + n as u64);
+        let fib = build(&routes);
+        println!(
+            "fib {name}: {} prefixes, {} chunks, memory_bytes = {} ({:.1} MiB)",
+            fib.len(),
+            fib.chunks(),
+            fib.memory_bytes(),
+            fib.memory_bytes() as f64 / (1 << 20) as f64
+        );
+        let mut group = c.benchmark_group(format!("fib_lookup/{name}"));
+        group.throughput(Throughput::Elements(ADDRS as u64));
+        for (kind, inside) in [("random", false), ("inside", true)] {
+            let addrs = addrs(&routes, inside, ADDRS, 0xadd5 + n as u64);
+            let table = &fib;
+            group.bench_function(format!("single/{kind}"), |b| {
+                b.iter(|| {
+                    let mut acc = 0u32;
+                    for &a in &addrs {
+                        acc = acc.wrapping_add(table.lookup(black_box(a)));
+                    }
+                    acc
+                })
+            });
+            let mut out = vec![0u32; 32];
+            group.bench_function(format!("batch32/{kind}"), |b| {
+                b.iter(|| {
+                    let mut acc = 0u32;
+                    for burst in addrs.chunks(32) {
+                        table.lookup_batch(black_box(burst), &mut out);
+                        acc = acc.wrapping_add(out[0]);
+                    }
+                    acc
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+fn bench_update(c: &mut Criterion) {
+    for (n, name) in [(100_000, "100k"), (500_000, "500k")] {
+        let routes = routes(n, 0x5eed_0000 + n as u64);
+        let mut group = c.benchmark_group(format!("fib_update/{name}"));
+        group.sample_size(10);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function("insert_all", |b| {
+            b.iter_batched(
+                Fib4::new,
+                |mut fib| {
+                    for &(p, l, nh) in &routes {
+                        fib.insert(p, l, nh);
+                    }
+                    fib
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        // Churn on a full table: withdraw a random route and announce it
+        // again with another next hop (two updates per element).
+        let mut fib = build(&routes);
+        let mut rng = Rng(0xc4a2);
+        const CHURN: usize = 10_000;
+        group.throughput(Throughput::Elements(2 * CHURN as u64));
+        group.bench_function("remove_insert", |b| {
+            b.iter(|| {
+                for _ in 0..CHURN {
+                    let (p, l, nh) = routes[rng.below(routes.len() as u32) as usize];
+                    fib.remove(p, l);
+                    fib.insert(p, l, nh ^ 1);
+                }
+            })
+        });
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("clone", |b| b.iter(|| fib.clone()));
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_lookup, bench_update);
+criterion_main!(benches);

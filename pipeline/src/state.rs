@@ -1,0 +1,274 @@
+//! Forwarding state: the immutable snapshot workers route with.
+//!
+//! The control plane builds a [`Snapshot`] and publishes it through
+//! [`Rcu`]; a worker loads the current one once per burst and routes the
+//! whole burst with it, so a swap never splits a burst between two views.
+//! The old snapshot is freed when the last worker lets go of it.
+//!
+//! ```text
+//!  dst ──► fibs[vrf].lookup ──► NextHop ──► adj[NextHop] ──┬─ Forward: rewrite MACs, out port
+//!                                                          ├─ Attached: neighbors[(port, dst)] ──► adj
+//!                                                          ├─ Local: to the router itself
+//!                                                          ├─ Glean: punt to ARP (next hop unknown)
+//!                                                          └─ Blackhole / Reject
+//! ```
+//!
+//! Parts that change at different speeds are shared between snapshots
+//! through `Arc`s: an ARP reply replaces the adjacency and neighbor tables
+//! but keeps the FIBs.
+
+use crate::fib::{Fib4, NextHop};
+use arc_swap::ArcSwap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// What to do with a packet whose lookup gave this adjacency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum AdjKind {
+    /// Send to a resolved neighbor: rewrite the Ethernet header, out `port`.
+    Forward = 0,
+    /// A connected subnet on `port`: the destination itself is the next
+    /// hop, found in the neighbor map.
+    Attached = 1,
+    /// A next hop (`ip`) on `port` whose MAC is not known yet: the packet
+    /// goes to the control plane, which resolves it and holds a few packets.
+    Glean = 2,
+    /// A neighbor being resolved: drop without punting again.
+    Incomplete = 3,
+    /// One of the router's own addresses.
+    Local = 4,
+    /// Drop silently.
+    Blackhole = 5,
+    /// Drop and answer ICMP destination unreachable (host unreachable).
+    Reject = 6,
+}
+
+/// An adjacency: everything needed to send a packet to one next hop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(32))]
+pub struct Adj {
+    /// Ethernet destination then source address, copied onto the frame.
+    pub eth: [u8; 12],
+    /// Next-hop IPv4 address (host order) for Glean/Forward; 0 otherwise.
+    pub ip: u32,
+    /// Output port.
+    pub port: u16,
+    /// Output 802.1Q TCI, 0 for untagged.
+    pub vlan: u16,
+    /// IP MTU of the output interface.
+    pub mtu: u16,
+    /// What to do.
+    pub kind: AdjKind,
+}
+
+impl Adj {
+    /// An adjacency of the given kind with no rewrite data.
+    pub const fn simple(kind: AdjKind) -> Adj {
+        Adj {
+            eth: [0; 12],
+            ip: 0,
+            port: 0,
+            vlan: 0,
+            mtu: 0,
+            kind,
+        }
+    }
+
+    /// A resolved next hop.
+    pub fn forward(port: u16, dst_mac: [u8; 6], src_mac: [u8; 6], ip: Ipv4Addr, mtu: u16) -> Adj {
+        let mut eth = [0; 12];
+        eth[..6].copy_from_slice(&dst_mac);
+        eth[6..].copy_from_slice(&src_mac);
+        Adj {
+            eth,
+            ip: ip.into(),
+            port,
+            vlan: 0,
+            mtu,
+            kind: AdjKind::Forward,
+        }
+    }
+}
+
+/// Adjacency index of the shared "local" entry (the router's addresses).
+pub const ADJ_LOCAL: NextHop = 0;
+/// Adjacency index of the shared blackhole entry.
+pub const ADJ_BLACKHOLE: NextHop = 1;
+/// Adjacency index of the shared reject entry.
+pub const ADJ_REJECT: NextHop = 2;
+/// First adjacency index free for interfaces and neighbors.
+pub const ADJ_FIRST_DYNAMIC: NextHop = 3;
+
+/// An immutable hash map from (port, IPv4 address) to adjacency index:
+/// the resolved neighbors on connected subnets.
+///
+/// Open addressing with linear probing over a power-of-two table kept at
+/// most half full; a lookup is one or two cache lines.
+#[derive(Clone, Debug, Default)]
+pub struct NeighborMap {
+    slots: Box<[(u64, NextHop)]>,
+    mask: usize,
+    len: usize,
+}
+
+const EMPTY_KEY: u64 = u64::MAX;
+
+#[inline]
+fn neigh_key(port: u16, ip: u32) -> u64 {
+    ((port as u64) << 32) | ip as u64
+}
+
+#[inline]
+fn neigh_hash(key: u64) -> usize {
+    // Fibonacci hashing: multiply, take the high bits.
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20) as usize
+}
+
+impl NeighborMap {
+    /// Build from (port, address, adjacency) entries; later duplicates win.
+    pub fn build(entries: impl IntoIterator<Item = (u16, Ipv4Addr, NextHop)>) -> NeighborMap {
+        let entries: Vec<_> = entries.into_iter().collect();
+        let cap = (entries.len() * 2).max(16).next_power_of_two();
+        let mut m = NeighborMap {
+            slots: vec![(EMPTY_KEY, 0); cap].into_boxed_slice(),
+            mask: cap - 1,
+            len: 0,
+        };
+        for (port, ip, adj) in entries {
+            let key = neigh_key(port, ip.into());
+            let mut i = neigh_hash(key) & m.mask;
+            loop {
+                if m.slots[i].0 == EMPTY_KEY {
+                    m.slots[i] = (key, adj);
+                    m.len += 1;
+                    break;
+                }
+                if m.slots[i].0 == key {
+                    m.slots[i].1 = adj;
+                    break;
+                }
+                i = (i + 1) & m.mask;
+            }
+        }
+        m
+    }
+
+    /// The adjacency of neighbor `ip` on `port`, if known.
+    #[inline]
+    pub fn get(&self, port: u16, ip: u32) -> Option<NextHop> {
+        if self.len == 0 {
+            return None;
+        }
+        let key = neigh_key(port, ip);
+        let mut i = neigh_hash(key) & self.mask;
+        loop {
+            let (k, v) = self.slots[i];
+            if k == key {
+                return Some(v);
+            }
+            if k == EMPTY_KEY {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Per-port (interface) state the pipeline needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfaceState {
+    /// Interface name (for traces and errors).
+    pub name: String,
+    /// VRF index packets arriving here are routed in.
+    pub vrf: u16,
+    /// The interface's MAC address.
+    pub mac: [u8; 6],
+    /// IP MTU.
+    pub mtu: u16,
+    /// The interface's first IPv4 address (host order), the source of ICMP
+    /// errors sent for packets that arrived here; 0 when it has none.
+    pub primary_ip: u32,
+    /// Whether the interface is up (packets to and from a down interface
+    /// are dropped).
+    pub up: bool,
+}
+
+/// The complete forwarding state, immutable once published.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// Monotonic version number, for tests and traces.
+    pub generation: u64,
+    /// One IPv4 FIB per VRF, indexed by VRF index.
+    pub fibs: Arc<Vec<Arc<Fib4>>>,
+    /// Adjacencies, indexed by [`NextHop`].
+    pub adj: Arc<Vec<Adj>>,
+    /// Resolved neighbors on connected subnets.
+    pub neighbors: Arc<NeighborMap>,
+    /// Per-port state, indexed by port.
+    pub ifaces: Arc<Vec<IfaceState>>,
+}
+
+impl Snapshot {
+    /// The adjacency for `nh`, or the blackhole for an index out of range.
+    #[inline]
+    pub fn adj(&self, nh: NextHop) -> &Adj {
+        static BLACKHOLE: Adj = Adj::simple(AdjKind::Blackhole);
+        self.adj.get(nh as usize).unwrap_or(&BLACKHOLE)
+    }
+
+    /// Route `dst` in `vrf`: the adjacency to use, resolving connected
+    /// subnets through the neighbor map. `None` when there is no route.
+    #[inline]
+    pub fn route(&self, vrf: u16, dst: u32) -> Option<(NextHop, &Adj)> {
+        let fib = self.fibs.get(vrf as usize)?;
+        let nh = fib.lookup(dst);
+        if nh == crate::fib::NO_ROUTE {
+            return None;
+        }
+        let adj = self.adj(nh);
+        if adj.kind == AdjKind::Attached {
+            if let Some(n) = self.neighbors.get(adj.port, dst) {
+                return Some((n, self.adj(n)));
+            }
+        }
+        Some((nh, adj))
+    }
+}
+
+/// The RCU cell through which the control plane publishes snapshots.
+pub type Rcu = Arc<ArcSwap<Snapshot>>;
+
+/// Make a new RCU cell holding `snap`.
+pub fn rcu(snap: Snapshot) -> Rcu {
+    Arc::new(ArcSwap::from_pointee(snap))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neighbor_map_finds_what_it_holds() {
+        let entries: Vec<_> = (0..1000u32)
+            .map(|i| ((i % 4) as u16, Ipv4Addr::from(0x0a00_0000 + i * 7), i + 10))
+            .collect();
+        let m = NeighborMap::build(entries.clone());
+        assert_eq!(m.len(), 1000);
+        for (p, ip, nh) in entries {
+            assert_eq!(m.get(p, ip.into()), Some(nh));
+            assert_eq!(m.get(p + 4, ip.into()), None);
+        }
+        assert_eq!(NeighborMap::default().get(0, 1), None);
+    }
+}

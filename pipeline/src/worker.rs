@@ -1,0 +1,249 @@
+//! The worker: one pinned thread polling its queues and routing bursts.
+//!
+//! ```text
+//!  inject queue ──────────────────────────────┐
+//!  port[i].rx_burst ─► classify ─► ipv4 ─► route ─► tx[out] ─► port[out].tx_burst
+//!                          │         │        └──► punt queue (ARP, unresolved next hop)
+//!                          └─ ARP ───┴─────────────► punt queue
+//! ```
+//!
+//! A worker owns queue `w` of every port, so transmitting needs no lock.
+//! It loads the forwarding [`Snapshot`] once per poll round and routes all
+//! bursts of that round with it. Nothing on this path allocates, locks or
+//! blocks: queues to the control plane are bounded and drop when full.
+
+use crate::counters::{DropReason, WorkerCounters};
+use crate::ratelimit::TokenBucket;
+use crate::state::{Rcu, Snapshot};
+use crossbeam_queue::ArrayQueue;
+use pmd::{Buf, Burst, Pool, Port};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// `Meta::flags`: a punted IPv4 packet waits for next-hop resolution; it
+/// is ready to send on `meta.out_port` once the control plane writes the
+/// destination MAC for the next hop in `meta.next_hop` (an IPv4 address).
+pub const META_HOLD: u16 = 1 << 8;
+
+/// Queues between one worker and the control plane.
+pub struct WorkerQueues<B> {
+    /// Worker → control: ARP and packets awaiting resolution.
+    pub punt: ArrayQueue<B>,
+    /// Control → worker: ready-to-send packets (`meta.out_port` set).
+    pub inject: ArrayQueue<B>,
+}
+
+impl<B> WorkerQueues<B> {
+    /// Queues holding up to `capacity` packets each way.
+    pub fn new(capacity: usize) -> Self {
+        WorkerQueues {
+            punt: ArrayQueue::new(capacity),
+            inject: ArrayQueue::new(capacity),
+        }
+    }
+}
+
+/// Settings of a worker.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// ICMP errors per second this worker may originate.
+    pub icmp_rate: u32,
+    /// ICMP error burst.
+    pub icmp_burst: u32,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            icmp_rate: 1000,
+            icmp_burst: 100,
+        }
+    }
+}
+
+/// One forwarding worker, generic over the buffer pool and the port type
+/// (monomorphised per driver set: no dynamic dispatch per packet).
+pub struct Worker<P: Pool, Q: Port<P>> {
+    /// Worker index (also the queue index it owns on every port).
+    pub id: usize,
+    pub(crate) ports: Vec<Q>,
+    pub(crate) pool: P,
+    rcu: Rcu,
+    pub(crate) queues: Arc<WorkerQueues<P::Buf>>,
+    pub(crate) counters: Arc<WorkerCounters>,
+    pub(crate) tx: Vec<Burst<P::Buf>>,
+    pub(crate) icmp_limit: TokenBucket,
+    generation: u64,
+    /// Packets punted per unresolved next hop under the current snapshot.
+    glean: [GleanSlot; GLEAN_SLOTS],
+}
+
+/// Packets per unresolved next hop a worker punts before the control
+/// plane's snapshot marks it incomplete: the control plane holds this many
+/// (RFC 1122 §2.3.2.2 asks for at least one), the rest would only flood
+/// the punt queue.
+pub const GLEAN_PUNTS: u8 = 3;
+const GLEAN_SLOTS: usize = 256;
+
+#[derive(Clone, Copy, Default)]
+struct GleanSlot {
+    key: u64,
+    generation: u64,
+    count: u8,
+}
+
+impl<P: Pool, Q: Port<P>> Worker<P, Q> {
+    /// A worker polling `ports` (its own queue of each port, indexed by
+    /// port number).
+    pub fn new(
+        id: usize,
+        ports: Vec<Q>,
+        pool: P,
+        rcu: Rcu,
+        queues: Arc<WorkerQueues<P::Buf>>,
+        counters: Arc<WorkerCounters>,
+        cfg: &WorkerConfig,
+    ) -> Self {
+        let tx = (0..ports.len()).map(|_| Burst::new()).collect();
+        Worker {
+            id,
+            ports,
+            pool,
+            rcu,
+            queues,
+            counters,
+            tx,
+            icmp_limit: TokenBucket::new(cfg.icmp_rate, cfg.icmp_burst),
+            generation: u64::MAX,
+            glean: [GleanSlot::default(); GLEAN_SLOTS],
+        }
+    }
+
+    /// This worker's counters.
+    pub fn counters(&self) -> &Arc<WorkerCounters> {
+        &self.counters
+    }
+
+    /// The ports, for inspection after the worker stopped.
+    pub fn ports(&self) -> &[Q] {
+        &self.ports
+    }
+
+    /// Poll until `stop` is set, then flush every port.
+    pub fn run(&mut self, stop: &AtomicBool) {
+        let mut idle = 0u32;
+        while !stop.load(Ordering::Relaxed) {
+            if self.poll() == 0 {
+                idle += 1;
+                if idle >= 1024 {
+                    idle = 0;
+                    for p in &mut self.ports {
+                        p.flush();
+                    }
+                }
+                std::hint::spin_loop();
+            } else {
+                idle = 0;
+            }
+        }
+        for p in &mut self.ports {
+            p.flush();
+        }
+        self.pool.flush_local_cache();
+    }
+
+    /// One round: drain the inject queue, then one rx burst from every
+    /// port, each routed and transmitted. Returns packets received.
+    pub fn poll(&mut self) -> usize {
+        let guard = self.rcu.load();
+        let snap: &Snapshot = &guard;
+        if snap.generation != self.generation {
+            self.generation = snap.generation;
+            self.counters.generation.set(snap.generation);
+        }
+        self.drain_inject();
+        let mut total = 0;
+        let mut rx: Burst<P::Buf> = Burst::new();
+        for i in 0..self.ports.len() {
+            let n = self.ports[i].rx_burst(&mut rx);
+            if n == 0 {
+                continue;
+            }
+            total += n;
+            self.counters.bursts.add(1);
+            self.route_burst(i as u16, &mut rx, snap);
+            self.flush_tx();
+        }
+        total
+    }
+
+    fn drain_inject(&mut self) {
+        if self.queues.inject.is_empty() {
+            return;
+        }
+        let mut n = 0;
+        while n < pmd::BURST {
+            let Some(p) = self.queues.inject.pop() else {
+                break;
+            };
+            n += 1;
+            self.enqueue_tx(p);
+        }
+        self.counters.injected.add(n as u64);
+        self.flush_tx();
+    }
+
+    /// Queue a packet for transmission on `meta.out_port`.
+    #[inline]
+    pub(crate) fn enqueue_tx(&mut self, p: P::Buf) {
+        let out = p.meta().out_port as usize;
+        let Some(q) = self.tx.get_mut(out) else {
+            self.counters.count_drop(DropReason::IfaceDown);
+            return;
+        };
+        if q.is_full() {
+            self.ports[out].tx_burst(q);
+        }
+        q.push(p);
+    }
+
+    /// Transmit every pending output burst.
+    #[inline]
+    pub(crate) fn flush_tx(&mut self) {
+        for (port, q) in self.ports.iter_mut().zip(self.tx.iter_mut()) {
+            if !q.is_empty() {
+                port.tx_burst(q);
+            }
+        }
+    }
+
+    /// Hand a packet waiting for next hop `ip` on `port` to the control
+    /// plane, unless enough for it were punted under this snapshot already.
+    pub(crate) fn punt_hold(&mut self, p: P::Buf) {
+        let m = p.meta();
+        let key = ((m.out_port as u64) << 32 | m.next_hop as u64) + 1;
+        let slot = &mut self.glean[(key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize];
+        if slot.key != key || slot.generation != self.generation {
+            *slot = GleanSlot {
+                key,
+                generation: self.generation,
+                count: 0,
+            };
+        }
+        if slot.count >= GLEAN_PUNTS {
+            self.counters.count_drop(DropReason::Incomplete);
+            return;
+        }
+        slot.count += 1;
+        self.punt(p);
+    }
+
+    /// Hand a packet to the control plane.
+    #[inline]
+    pub(crate) fn punt(&mut self, p: P::Buf) {
+        match self.queues.punt.push(p) {
+            Ok(()) => self.counters.punted.add(1),
+            Err(_) => self.counters.count_drop(DropReason::PuntFull),
+        }
+    }
+}

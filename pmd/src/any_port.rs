@@ -1,0 +1,55 @@
+//! [`AnyPort`]: every driver's queue type in one enum.
+//!
+//! A worker polls ports of different drivers; dispatching once per burst
+//! through a `match` keeps the per-packet path free of dynamic calls (the
+//! drivers' loops are inlined into each arm), and the worker stays
+//! monomorphic.
+
+use crate::buf::{Burst, Pool};
+use crate::drivers::{af_packet::AfPacketPort, gen::GenPort, mem::MemPort, pcap::PcapPort};
+use crate::port::Port;
+use crate::stats::QueueStats;
+use std::sync::Arc;
+
+/// One queue of a port of any driver.
+pub enum AnyPort<P: Pool> {
+    /// An in-process link.
+    Mem(MemPort<P::Buf>),
+    /// The built-in traffic generator and sink.
+    Gen(GenPort<P>),
+    /// Capture replay and recording.
+    Pcap(PcapPort<P>),
+    /// A Linux interface through TPACKET_V3 rings.
+    AfPacket(AfPacketPort<P>),
+}
+
+macro_rules! each {
+    ($self:expr, $p:ident => $e:expr) => {
+        match $self {
+            AnyPort::Mem($p) => $e,
+            AnyPort::Gen($p) => $e,
+            AnyPort::Pcap($p) => $e,
+            AnyPort::AfPacket($p) => $e,
+        }
+    };
+}
+
+impl<P: Pool> Port<P> for AnyPort<P> {
+    #[inline]
+    fn rx_burst(&mut self, out: &mut Burst<P::Buf>) -> usize {
+        each!(self, p => Port::<P>::rx_burst(p, out))
+    }
+
+    #[inline]
+    fn tx_burst(&mut self, pkts: &mut Burst<P::Buf>) -> usize {
+        each!(self, p => Port::<P>::tx_burst(p, pkts))
+    }
+
+    fn flush(&mut self) {
+        each!(self, p => Port::<P>::flush(p))
+    }
+
+    fn stats(&self) -> &Arc<QueueStats> {
+        each!(self, p => Port::<P>::stats(p))
+    }
+}
