@@ -358,6 +358,13 @@ fn default_vrf_may_be_declared_for_its_rd() {
             number: 7
         })
     );
+    one_error(
+        "[[vrf]]\nname = \"default\"\n[[vrf]]\nname = \"default\"\n",
+        4,
+        8,
+        "vrf[1] (default).name",
+        "duplicate VRF name \"default\" (first defined at line 2)",
+    );
 }
 
 #[test]

@@ -25,7 +25,12 @@ fuzz_target!(|data: &[u8]| {
     let dst = frame.dst_addr();
     let src = frame.src_addr();
     let ethertype = frame.ethertype();
-    let _ = (dst.is_broadcast(), dst.is_multicast(), dst.is_unicast(), dst.is_local());
+    let _ = (
+        dst.is_broadcast(),
+        dst.is_multicast(),
+        dst.is_unicast(),
+        dst.is_local(),
+    );
     let _ = (src.is_unspecified(), ethertype.is_vlan(), ethertype.name());
     assert_eq!(dst.to_string().parse::<Address>(), Ok(dst));
     assert_eq!(format!("{src}").len(), 17);

@@ -16,8 +16,16 @@ fuzz_target!(|data: &[u8]| {
     let code = packet.msg_code();
     assert_eq!(u8::from(DstUnreachable::from(code)), code);
     assert_eq!(u8::from(TimeExceeded::from(code)), code);
-    let _ = (msg_type.to_string(), packet.checksum(), packet.rest_of_header());
-    let _ = (packet.echo_ident(), packet.echo_seq_no(), packet.next_hop_mtu());
+    let _ = (
+        msg_type.to_string(),
+        packet.checksum(),
+        packet.rest_of_header(),
+    );
+    let _ = (
+        packet.echo_ident(),
+        packet.echo_seq_no(),
+        packet.next_hop_mtu(),
+    );
     assert_eq!(packet.payload().len(), data.len() - 8);
     assert!(error_data(data).len() <= 548);
     if !packet.verify_checksum() {

@@ -20,9 +20,18 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(packet.options().len(), header_len - 20);
     assert_eq!(packet.payload().len(), total_len - header_len);
     assert_eq!(packet.dscp_ecn(), packet.dscp() << 2 | packet.ecn());
-    let _ = (packet.ident(), packet.dont_frag(), packet.more_frags(), packet.is_fragment());
+    let _ = (
+        packet.ident(),
+        packet.dont_frag(),
+        packet.more_frags(),
+        packet.is_fragment(),
+    );
     assert_eq!(packet.frag_offset() % 8, 0);
-    let _ = (packet.ttl(), packet.protocol().to_string(), packet.checksum());
+    let _ = (
+        packet.ttl(),
+        packet.protocol().to_string(),
+        packet.checksum(),
+    );
     let _ = (packet.src_addr(), packet.dst_addr());
     let valid = packet.verify_checksum();
     let parsed = Repr::parse(&packet);

@@ -18,10 +18,24 @@ fuzz_target!(|data: &[u8]| {
     };
     let header_len = usize::from(packet.header_len());
     assert!((20..=60).contains(&header_len) && header_len <= data.len());
-    let _ = (packet.src_port(), packet.dst_port(), packet.seq_number(), packet.ack_number());
+    let _ = (
+        packet.src_port(),
+        packet.dst_port(),
+        packet.seq_number(),
+        packet.ack_number(),
+    );
     let flags = packet.flags();
-    assert_eq!(packet.syn(), flags.contains(pipeline::wire::tcp::Flags::SYN));
-    let _ = (packet.fin(), packet.rst(), packet.psh(), packet.ack(), packet.urg());
+    assert_eq!(
+        packet.syn(),
+        flags.contains(pipeline::wire::tcp::Flags::SYN)
+    );
+    let _ = (
+        packet.fin(),
+        packet.rst(),
+        packet.psh(),
+        packet.ack(),
+        packet.urg(),
+    );
     let _ = (packet.ece(), packet.cwr(), flags.to_string());
     let _ = (packet.window_len(), packet.checksum(), packet.urgent_at());
     let _ = (packet.segment_len(), packet.verify_checksum(SRC, DST));

@@ -1,9 +1,9 @@
 //! FIB benchmarks: lookup and batched lookup throughput, insert rate and
 //! route churn on synthetic tables of 100k and 500k IPv4 prefixes.
 //!
-//! The tables follow the length distribution of a real default-free table
-//! (about 60% /24, the rest mostly /16../23, a few /8../15 and about 1%
-//! longer than /24). Prefixes longer than /16 are clustered in a pool of
+//! The tables follow the length distribution of the public BGP table
+//! (60% /24, the rest mostly /16../23, 0.4% /8../15 and 0.1% longer than
+//! /24). Prefixes longer than /16 are clustered in a pool of
 //! "allocated" /16 blocks (one per 12 prefixes), as real tables are, rather
 //! than spread uniformly over the whole space: that decides how many
 //! level-2 chunks the table needs, so it is printed with the memory.
@@ -37,44 +37,46 @@ impl Rng {
     }
 }
 
-/// Share (per mille) of each prefix length, /8 .. /32; sums to 1000.
-const LEN_PER_MILLE: [(u8, u32); 25] = [
-    (8, 1),
-    (9, 1),
-    (10, 2),
-    (11, 3),
-    (12, 6),
-    (13, 10),
-    (14, 15),
-    (15, 20),
-    (16, 30),
-    (17, 10),
-    (18, 18),
-    (19, 30),
-    (20, 40),
-    (21, 45),
-    (22, 90),
-    (23, 67),
-    (24, 602),
-    (25, 2),
-    (26, 2),
-    (27, 1),
-    (28, 1),
-    (29, 1),
-    (30, 1),
-    (31, 1),
-    (32, 0),
+/// Share (per 100 000) of each prefix length /8 ../32, after the length
+/// histogram of the public IPv4 BGP table (mid-2020s, ~1M prefixes): 60%
+/// /24, 35% /19../23, 4% /16../18, 0.4% shorter, 0.1% longer.
+const LEN_PER_100K: [(u8, u32); 25] = [
+    (8, 2),
+    (9, 2),
+    (10, 4),
+    (11, 10),
+    (12, 30),
+    (13, 60),
+    (14, 110),
+    (15, 190),
+    (16, 1300),
+    (17, 800),
+    (18, 1350),
+    (19, 2500),
+    (20, 4500),
+    (21, 5600),
+    (22, 12200),
+    (23, 11200),
+    (24, 60002),
+    (25, 20),
+    (26, 20),
+    (27, 20),
+    (28, 20),
+    (29, 20),
+    (30, 20),
+    (31, 0),
+    (32, 20),
 ];
 
 fn random_len(rng: &mut Rng) -> u8 {
-    let mut r = rng.below(1000);
-    for (len, share) in LEN_PER_MILLE {
+    let mut r = rng.below(100_000);
+    for (len, share) in LEN_PER_100K {
         if r < share {
             return len;
         }
         r -= share;
     }
-    24
+    unreachable!("shares add up to 100 000")
 }
 
 fn mask(len: u8) -> u32 {
@@ -86,7 +88,7 @@ fn mask(len: u8) -> u32 {
 }
 
 /// `n` distinct routes with a realistic length distribution, in unicast
-/// space (1.0.0.0 .. 223.255.255.255), plus a few /32 hosts.
+/// space (1.0.0.0 .. 223.255.255.255).
 fn routes(n: usize, seed: u64) -> Vec<(u32, u8, NextHop)> {
     let mut rng = Rng(seed);
     let blocks: Vec<u32> = (0..n / 12)
@@ -95,11 +97,7 @@ fn routes(n: usize, seed: u64) -> Vec<(u32, u8, NextHop)> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
-        let len = if out.len() % 1000 == 999 {
-            32
-        } else {
-            random_len(&mut rng)
-        };
+        let len = random_len(&mut rng);
         let addr = if len > 16 {
             blocks[rng.below(blocks.len() as u32) as usize] | (rng.u32() & 0xffff)
         } else {

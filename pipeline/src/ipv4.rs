@@ -78,6 +78,14 @@ fn header_checksum_ok(ip: &[u8], hl: usize) -> bool {
     }
 }
 
+/// What stage 3 does with a classified packet.
+#[derive(Clone, Copy)]
+enum Verdict {
+    Ipv4,
+    Punt,
+    Drop(DropReason),
+}
+
 /// Outcome of checking one frame's headers, before the route lookup.
 enum Parsed {
     Ipv4 { dst: u32 },
@@ -90,56 +98,73 @@ enum Parsed {
 /// length.
 #[inline(always)]
 fn parse<B: Buf>(p: &mut B, iface: &IfaceState) -> Parsed {
-    let d = p.data();
-    if d.len() < ETH_LEN {
-        return Parsed::Drop(DropReason::Runt);
-    }
     if p.meta().flags & META_VLAN != 0 {
         return Parsed::Drop(DropReason::Vlan);
     }
-    let ethertype = be16(d, 12);
-    if !mac_eq(&d[..6], &iface.mac) {
+    let d = p.data();
+    let len = d.len();
+    let Some(h) = d.first_chunk::<34>() else {
+        return parse_short(d, iface);
+    };
+    let ethertype = u16::from_be_bytes([h[12], h[13]]);
+    if !mac_eq(&h[..6], &iface.mac) {
         // Broadcast is for ARP only; everything else must be ours.
-        if !(d[..6] == [0xff; 6] && ethertype == ETHERTYPE_ARP) {
+        if !(h[..6] == [0xff; 6] && ethertype == ETHERTYPE_ARP) {
             return Parsed::Drop(DropReason::NotForUs);
         }
     }
-    match ethertype {
-        ETHERTYPE_IPV4 => {}
-        ETHERTYPE_ARP => return Parsed::Arp,
-        0x8100 | 0x88a8 => return Parsed::Drop(DropReason::Vlan),
-        _ => return Parsed::Drop(DropReason::Ethertype),
+    if ethertype != ETHERTYPE_IPV4 {
+        return match ethertype {
+            ETHERTYPE_ARP => Parsed::Arp,
+            0x8100 | 0x88a8 => Parsed::Drop(DropReason::Vlan),
+            _ => Parsed::Drop(DropReason::Ethertype),
+        };
     }
     let ip = &d[ETH_LEN..];
-    if ip.len() < 20 {
-        return Parsed::Drop(DropReason::IpMalformed);
-    }
-    let hl = if ip[0] == 0x45 {
+    let hl = if h[14] == 0x45 {
         20
     } else {
         // Options present (or garbage): validate them the slow way.
         if crate::wire::ipv4::Packet::new_checked(ip).is_err() {
             return Parsed::Drop(DropReason::IpMalformed);
         }
-        ((ip[0] & 0x0f) as usize) * 4
+        ((h[14] & 0x0f) as usize) * 4
     };
-    let total = be16(ip, 2) as usize;
-    if total < hl || total > ip.len() {
+    let total = u16::from_be_bytes([h[16], h[17]]) as usize;
+    if total < hl || total > len - ETH_LEN {
         return Parsed::Drop(DropReason::IpMalformed);
     }
     if !header_checksum_ok(ip, hl) {
         return Parsed::Drop(DropReason::IpChecksum);
     }
-    let src = be32(ip, 12);
-    let dst = be32(ip, 16);
+    let src = u32::from_be_bytes([h[26], h[27], h[28], h[29]]);
+    let dst = u32::from_be_bytes([h[30], h[31], h[32], h[33]]);
     if martian_src(src) || martian_dst(dst) {
         return Parsed::Drop(DropReason::Martian);
     }
-    let extra = ip.len() - total;
+    let extra = len - ETH_LEN - total;
     if extra > 0 {
         let _ = p.trim(extra);
     }
     Parsed::Ipv4 { dst }
+}
+
+/// Frames too short for Ethernet + a minimal IPv4 header: say why.
+#[cold]
+fn parse_short(d: &[u8], iface: &IfaceState) -> Parsed {
+    if d.len() < ETH_LEN {
+        return Parsed::Drop(DropReason::Runt);
+    }
+    let ethertype = be16(d, 12);
+    if d[..6] != iface.mac && !(d[..6] == [0xff; 6] && ethertype == ETHERTYPE_ARP) {
+        return Parsed::Drop(DropReason::NotForUs);
+    }
+    match ethertype {
+        ETHERTYPE_IPV4 => Parsed::Drop(DropReason::IpMalformed),
+        ETHERTYPE_ARP => Parsed::Arp,
+        0x8100 | 0x88a8 => Parsed::Drop(DropReason::Vlan),
+        _ => Parsed::Drop(DropReason::Ethertype),
+    }
 }
 
 impl<P: Pool, Q: Port<P>> Worker<P, Q> {
@@ -165,33 +190,41 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             return;
         };
 
-        // Stage 1: classify; collect IPv4 destinations for one batched lookup.
+        // Stage 1: classify in place; collect IPv4 destinations for one
+        // batched lookup.
+        let n = rx.len();
         let mut dsts = [0u32; BURST];
         let mut nhs = [NO_ROUTE; BURST];
-        let mut ipv4: Burst<P::Buf> = Burst::new();
-        for mut p in rx.drain(..) {
+        let mut verdict = [Verdict::Ipv4; BURST];
+        let mut any_ipv4 = false;
+        for (i, p) in rx.iter_mut().enumerate() {
             p.meta_mut().in_port = in_port;
-            match parse(&mut p, iface) {
+            verdict[i] = match parse(p, iface) {
                 Parsed::Ipv4 { dst } => {
-                    dsts[ipv4.len()] = dst;
-                    ipv4.push(p);
+                    dsts[i] = dst;
+                    any_ipv4 = true;
+                    Verdict::Ipv4
                 }
-                Parsed::Arp => self.punt(p),
-                Parsed::Drop(r) => self.counters.count_drop(r),
-            }
-        }
-        let n = ipv4.len();
-        if n == 0 {
-            return;
+                Parsed::Arp => Verdict::Punt,
+                Parsed::Drop(r) => Verdict::Drop(r),
+            };
         }
 
-        // Stage 2: lookup.
-        fib.lookup_batch(&dsts[..n], &mut nhs[..n]);
+        // Stage 2: lookup (non-IPv4 slots look up 0.0.0.0, harmlessly).
+        if any_ipv4 {
+            fib.lookup_batch(&dsts[..n], &mut nhs[..n]);
+        }
 
         // Stage 3: act on the adjacency.
         let mut forwarded = 0u64;
-        for (i, p) in ipv4.drain(..).enumerate() {
-            forwarded += self.ipv4_output(p, dsts[i], nhs[i], iface, snap) as u64;
+        for (i, p) in rx.drain(..).enumerate() {
+            match verdict[i] {
+                Verdict::Ipv4 => {
+                    forwarded += self.ipv4_output(p, dsts[i], nhs[i], iface, snap) as u64;
+                }
+                Verdict::Punt => self.punt(p),
+                Verdict::Drop(r) => self.counters.count_drop(r),
+            }
         }
         self.counters.forwarded.add(forwarded);
     }
@@ -240,8 +273,11 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             }
         }
         let (ttl, total, df) = {
-            let ip = &p.data()[ETH_LEN..];
-            (ip[8], be16(ip, 2), ip[6] & 0x40 != 0)
+            let h = p
+                .data()
+                .first_chunk::<34>()
+                .expect("parse checked the length");
+            (h[22], u16::from_be_bytes([h[16], h[17]]), h[20] & 0x40 != 0)
         };
         // RFC 1812 §5.3.1: TTL expiry is checked before anything else.
         if ttl <= 1 {
@@ -257,36 +293,43 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             }
             return false;
         }
-        // TTL − 1 and the RFC 1624 incremental checksum update (eqn. 3) on
-        // the TTL/protocol word.
-        let ipm = &mut p.data_mut()[ETH_LEN..];
-        let old = be16(ipm, 8);
-        ipm[8] -= 1;
-        let new = be16(ipm, 8);
-        let c = checksum::update16(be16(ipm, 10), old, new);
-        ipm[10..12].copy_from_slice(&c.to_be_bytes());
+        let forward = adj.kind == AdjKind::Forward;
+        {
+            let h = p
+                .data_mut()
+                .first_chunk_mut::<34>()
+                .expect("parse checked the length");
+            // TTL − 1 and the RFC 1624 incremental checksum update (eqn. 3)
+            // on the TTL/protocol word.
+            let old = u16::from_be_bytes([h[22], h[23]]);
+            h[22] = ttl - 1;
+            let new = u16::from_be_bytes([h[22], h[23]]);
+            let c = checksum::update16(u16::from_be_bytes([h[24], h[25]]), old, new);
+            h[24..26].copy_from_slice(&c.to_be_bytes());
+            if forward {
+                h[..12].copy_from_slice(&adj.eth);
+            } else {
+                h[6..12].copy_from_slice(&adj.eth[6..]);
+            }
+        }
         let m = p.meta_mut();
         m.out_port = adj.port;
         if adj.vlan != 0 {
             m.flags |= META_VLAN;
             m.vlan = adj.vlan;
         }
-        if adj.kind == AdjKind::Forward {
-            p.data_mut()[..12].copy_from_slice(&adj.eth);
+        if forward {
             self.enqueue_tx(p);
             true
         } else {
             // Next hop unresolved: the control plane resolves it, holds a
             // few packets and sends them once the MAC is known.
-            let next_hop = if adj.kind == AdjKind::Glean {
+            m.flags |= META_HOLD;
+            m.next_hop = if adj.kind == AdjKind::Glean {
                 adj.ip
             } else {
                 dst
             };
-            p.data_mut()[6..12].copy_from_slice(&adj.eth[6..]);
-            let m = p.meta_mut();
-            m.flags |= META_HOLD;
-            m.next_hop = next_hop;
             self.punt_hold(p);
             false
         }
@@ -409,7 +452,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         if be16(ip, 6) & 0x1fff != 0 {
             return; // not the first fragment
         }
-        if ip[9] == IP_PROTO_ICMP && total >= hl + 1 {
+        if ip[9] == IP_PROTO_ICMP && total > hl {
             let t = ip[hl];
             // Only queries (echo, timestamp, info, address mask) may draw
             // an error.

@@ -177,7 +177,7 @@ fn ip_checksum_ok(ipb: &[u8]) -> bool {
 fn forwards_with_ttl_checksum_and_mac_rewrite() {
     let mut l = lab();
     let f = udp_frame(R0, ip(10, 1, 0, 2), ip(10, 2, 0, 2), 64, 18);
-    l.send(0, &[f.clone()]);
+    l.send(0, std::slice::from_ref(&f));
     let out = l.recv(1);
     assert_eq!(out.len(), 1);
     let o = &out[0];
@@ -210,7 +210,7 @@ fn routes_via_gateway_and_trims_ethernet_padding() {
 fn ttl_one_gets_time_exceeded() {
     let mut l = lab();
     let f = udp_frame(R0, ip(10, 1, 0, 2), ip(10, 2, 0, 2), 1, 18);
-    l.send(0, &[f.clone()]);
+    l.send(0, std::slice::from_ref(&f));
     assert!(l.recv(1).is_empty());
     assert_eq!(l.dropped(DropReason::TtlExpired), 1);
     let back = l.recv(0);
@@ -431,7 +431,7 @@ fn snapshot_swaps_lose_and_misroute_nothing() {
         std::thread::spawn(move || {
             let mut n = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                rcu.store(if n % 2 == 0 { b.clone() } else { a.clone() });
+                rcu.store(if n & 1 == 0 { b.clone() } else { a.clone() });
                 n += 1;
             }
             n

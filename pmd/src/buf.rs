@@ -127,6 +127,11 @@ pub trait Pool: Clone + Send + Sync + 'static {
         }
         n
     }
+    /// Free every buffer in `bufs`, leaving it empty. Pools override this
+    /// to return a whole burst to the local cache in one go.
+    fn free_bulk(&self, bufs: &mut Burst<Self::Buf>) {
+        bufs.clear();
+    }
     /// Largest packet a buffer holds (data room, excluding headroom).
     fn data_room(&self) -> usize;
     /// Buffers currently free (approximate while other threads run).

@@ -15,7 +15,7 @@
 //! shared by all threads, fronted by a cache per lcore id (as DPDK's mempool
 //! cache), so a worker allocates and frees without atomics on the fast path.
 
-use crate::buf::{Buf, Meta, Pool, HEADROOM};
+use crate::buf::{Buf, Burst, Meta, Pool, HEADROOM};
 use crate::lcore;
 use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
@@ -77,6 +77,7 @@ impl Drop for PoolInner {
 
 impl PoolInner {
     #[inline]
+    #[allow(clippy::mut_from_ref)] // one thread per lcore id: see `lcore`
     fn cache(&self) -> Option<&mut Cache> {
         let id = lcore::id()?;
         // SAFETY: only the thread holding lcore `id` reaches this cache.
@@ -269,6 +270,27 @@ impl Pool for NativePool {
             h.meta = Meta::default();
         }
         Some(Mbuf { hdr })
+    }
+
+    #[inline]
+    fn free_bulk(&self, bufs: &mut Burst<Mbuf>) {
+        let inner = &*self.inner;
+        let Some(c) = inner.cache() else {
+            bufs.clear();
+            return;
+        };
+        if c.len + bufs.len() > CACHE_SIZE {
+            inner.spill(c, CACHE_BATCH.max(bufs.len()));
+        }
+        for b in bufs.drain(..) {
+            if std::ptr::eq(b.h().pool, inner) {
+                c.objs[c.len] = b.hdr.as_ptr() as usize;
+                c.len += 1;
+                std::mem::forget(b);
+            } else {
+                drop(b); // from another pool: its own drop returns it
+            }
+        }
     }
 
     fn data_room(&self) -> usize {
@@ -467,6 +489,25 @@ mod tests {
         drop(g);
         assert_eq!(pool.available(), 1000);
         assert_eq!(pool.inner.ring.len(), 1000);
+    }
+
+    #[test]
+    fn free_bulk_returns_everything() {
+        let pool = NativePool::new(2000, 2048).unwrap();
+        let other = NativePool::new(8, 2048).unwrap();
+        let g = lcore::register().unwrap();
+        for _ in 0..100 {
+            let mut burst: Burst<Mbuf> = Burst::new();
+            pool.alloc_bulk(&mut burst, 31);
+            burst.push(other.alloc().unwrap());
+            pool.free_bulk(&mut burst);
+            assert!(burst.is_empty());
+        }
+        assert_eq!(pool.available(), 2000);
+        assert_eq!(other.available(), 8);
+        pool.flush_local_cache();
+        drop(g);
+        assert_eq!(pool.inner.ring.len(), 2000);
     }
 
     #[test]

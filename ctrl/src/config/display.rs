@@ -92,7 +92,25 @@ impl Config {
             ],
         )?;
 
-        let connected = self.connected_routes();
+        // Everything grouped by VRF, in file order.
+        let n = self.vrfs.len();
+        let mut ifaces_of = vec![Vec::new(); n];
+        let mut connected_of = vec![Vec::new(); n];
+        let mut routes_of = vec![Vec::new(); n];
+        let mut neighbors_of = vec![Vec::new(); n];
+        for iface in &self.interfaces {
+            ifaces_of[iface.vrf].push(iface);
+        }
+        for c in self.connected_routes() {
+            connected_of[c.vrf].push(c);
+        }
+        for r in &self.routes {
+            routes_of[r.vrf].push(r);
+        }
+        for nb in &self.neighbors {
+            neighbors_of[self.interfaces[nb.interface].vrf].push(nb);
+        }
+
         for (v, vrf) in self.vrfs.iter().enumerate() {
             writeln!(out)?;
             write!(out, "vrf {} (table {}", vrf.name, vrf.table)?;
@@ -102,7 +120,7 @@ impl Config {
             writeln!(out, ")")?;
             let mut empty = true;
 
-            for iface in self.interfaces.iter().filter(|i| i.vrf == v) {
+            for iface in &ifaces_of[v] {
                 empty = false;
                 writeln!(out, "  interface {}", iface.name)?;
                 let addresses = if iface.addresses.is_empty() {
@@ -130,7 +148,7 @@ impl Config {
             // Routes: connected and static, sorted by prefix, then length,
             // then distance.
             let mut routes: Vec<(u32, u8, u8, Vec<String>)> = Vec::new();
-            for c in connected.iter().filter(|c| c.vrf == v) {
+            for c in &connected_of[v] {
                 let name = &self.interfaces[c.interface].name;
                 routes.push((
                     u32::from(c.prefix),
@@ -144,7 +162,7 @@ impl Config {
                     ]),
                 ));
             }
-            for r in self.routes.iter().filter(|r| r.vrf == v) {
+            for r in &routes_of[v] {
                 let target = match r.action {
                     RouteAction::Forward => {
                         let mut t = Vec::new();
@@ -179,10 +197,8 @@ impl Config {
                 table(out, "    ", &rows)?;
             }
 
-            let mut neighbors: Vec<(Ipv4Addr, Vec<String>)> = self
-                .neighbors
+            let mut neighbors: Vec<(Ipv4Addr, Vec<String>)> = neighbors_of[v]
                 .iter()
-                .filter(|n| self.interfaces[n.interface].vrf == v)
                 .map(|n| {
                     (
                         n.address,

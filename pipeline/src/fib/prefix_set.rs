@@ -2,9 +2,9 @@
 //!
 //! The trie only knows, per slot, the next hop and the length of the prefix
 //! that wrote it. Which prefixes exist, and which one takes over a range when
-//! a prefix is removed, is answered here: one hash map keyed by
-//! `(prefix, length)` plus a count of prefixes per length, so that the search
-//! for the next-shorter covering prefix skips lengths that hold nothing.
+//! a prefix is removed, is answered here: one hash map per prefix length,
+//! keyed by the (masked) prefix. Eight bytes per entry, and the search for
+//! the next-shorter covering prefix skips the lengths that hold nothing.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -18,53 +18,48 @@ const LENGTHS: usize = 33;
 /// The set of `(prefix, length) → next hop` routes of one table.
 #[derive(Clone)]
 pub(super) struct PrefixSet {
-    map: HashMap<u64, NextHop, KeyState>,
-    per_len: [u32; LENGTHS],
-}
-
-/// Map key: the (already masked) prefix in the high bits, the length in the
-/// low byte.
-#[inline]
-fn key(prefix: u32, len: u8) -> u64 {
-    (u64::from(prefix) << 8) | u64::from(len)
+    /// `by_len[l]`: the routes of length `l`, keyed by masked prefix.
+    by_len: [HashMap<u32, NextHop, KeyState>; LENGTHS],
+    /// Total number of routes.
+    len: usize,
 }
 
 impl PrefixSet {
-    /// An empty set.
+    /// An empty set (allocates nothing).
     pub(super) fn new() -> Self {
+        let state = KeyState::new();
         PrefixSet {
-            map: HashMap::with_hasher(KeyState::new()),
-            per_len: [0; LENGTHS],
+            by_len: std::array::from_fn(|_| HashMap::with_hasher(state.clone())),
+            len: 0,
         }
     }
 
     /// Number of prefixes.
     pub(super) fn len(&self) -> usize {
-        self.map.len()
+        self.len
     }
 
-    /// Exact-match read. `prefix` must already be masked to `len`.
+    /// Exact-match read. `prefix` must already be masked to `len <= 32`.
     pub(super) fn get(&self, prefix: u32, len: u8) -> Option<NextHop> {
-        self.map.get(&key(prefix, len)).copied()
+        self.by_len[usize::from(len)].get(&prefix).copied()
     }
 
     /// Inserts or replaces; returns the replaced next hop.
     pub(super) fn insert(&mut self, prefix: u32, len: u8, nh: NextHop) -> Option<NextHop> {
-        let old = self.map.insert(key(prefix, len), nh);
-        if old.is_none() {
-            self.per_len[usize::from(len)] += 1;
-        }
+        let old = self.by_len[usize::from(len)].insert(prefix, nh);
+        self.len += usize::from(old.is_none());
         old
     }
 
     /// Removes a prefix; returns its next hop. Gives memory back to the
-    /// allocator once the map is mostly empty.
+    /// allocator once a map is mostly empty (amortized: it must have lost
+    /// three quarters of its capacity since it last grew or shrank).
     pub(super) fn remove(&mut self, prefix: u32, len: u8) -> Option<NextHop> {
-        let old = self.map.remove(&key(prefix, len))?;
-        self.per_len[usize::from(len)] -= 1;
-        let (n, cap) = (self.map.len(), self.map.capacity());
-        if n * 4 < cap {
-            self.map.shrink_to(n * 2);
+        let map = &mut self.by_len[usize::from(len)];
+        let old = map.remove(&prefix)?;
+        self.len -= 1;
+        if map.len() * 4 < map.capacity() {
+            map.shrink_to(map.len() * 2);
         }
         Some(old)
     }
@@ -74,27 +69,32 @@ impl PrefixSet {
     pub(super) fn covering(&self, prefix: u32, len: u8) -> Option<(NextHop, u8)> {
         (0..len)
             .rev()
-            .filter(|&l| self.per_len[usize::from(l)] != 0)
+            .filter(|&l| !self.by_len[usize::from(l)].is_empty())
             .find_map(|l| self.get(prefix & mask(l), l).map(|nh| (nh, l)))
     }
 
     /// All routes, in no particular order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (u32, u8, NextHop)> + '_ {
-        self.map
+        self.by_len
             .iter()
-            .map(|(&k, &nh)| ((k >> 8) as u32, k as u8, nh))
+            .zip(0u8..)
+            .flat_map(|(map, len)| map.iter().map(move |(&p, &nh)| (p, len, nh)))
     }
 
-    /// Approximate heap bytes of the map: hashbrown keeps a power of two of
+    /// Approximate heap bytes of the maps: hashbrown keeps a power of two of
     /// buckets at most 7/8 full, each a `(key, value)` pair plus one control
     /// byte.
     pub(super) fn memory_bytes(&self) -> usize {
-        let cap = self.map.capacity();
-        if cap == 0 {
-            return 0;
-        }
-        let buckets = (cap * 8 / 7).next_power_of_two();
-        buckets * (std::mem::size_of::<(u64, NextHop)>() + 1)
+        self.by_len
+            .iter()
+            .map(|map| match map.capacity() {
+                0 => 0,
+                cap => {
+                    let buckets = (cap * 8 / 7).next_power_of_two();
+                    buckets * (std::mem::size_of::<(u32, NextHop)>() + 1)
+                }
+            })
+            .sum()
     }
 }
 
@@ -121,7 +121,7 @@ impl BuildHasher for KeyState {
     }
 }
 
-/// A one-multiply hasher for the `u64` keys of the map: a 64×64→128-bit
+/// A one-multiply hasher for the `u32` keys of the maps: a 64×64→128-bit
 /// product folded back to 64 bits mixes every key bit into both the low bits
 /// (bucket index) and the high bits (control tag) that the map uses. Much
 /// cheaper than SipHash, which matters for the insert rate.
@@ -135,6 +135,11 @@ impl Hasher for KeyHasher {
             buf[..chunk.len()].copy_from_slice(chunk);
             self.write_u64(u64::from_le_bytes(buf));
         }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, k: u32) {
+        self.write_u64(u64::from(k));
     }
 
     #[inline]

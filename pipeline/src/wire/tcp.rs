@@ -176,6 +176,7 @@ pub enum TcpOption<'a> {
 #[derive(Debug, Clone)]
 pub struct OptionsIter<'a> {
     data: &'a [u8],
+    len: usize,
 }
 
 impl<'a> OptionsIter<'a> {
@@ -183,7 +184,17 @@ impl<'a> OptionsIter<'a> {
     /// 20 bytes).
     #[inline]
     pub const fn new(data: &'a [u8]) -> OptionsIter<'a> {
-        OptionsIter { data }
+        OptionsIter {
+            data,
+            len: data.len(),
+        }
+    }
+
+    /// How far into the options the next one starts (after the end of
+    /// the list or an error: the length of the options).
+    #[inline]
+    pub const fn offset(&self) -> usize {
+        self.len - self.data.len()
     }
 
     #[inline]
@@ -600,17 +611,17 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     pub fn clamp_max_seg_size(&mut self, max: u16) -> bool {
         let header_len = usize::from(self.header_len());
         let data = self.buffer.as_mut();
-        // Find the MSS value's offset by walking the options.
-        let mut at = field::OPTIONS;
+        // Find the MSS value the way `max_seg_size` does.
+        let Some(options) = data.get(field::OPTIONS..header_len) else {
+            return false;
+        };
+        let mut iter = OptionsIter::new(options);
         let value_at = loop {
-            match data.get(at..header_len) {
-                Some([kind::END, ..]) | Some([]) | None => return false,
-                Some([kind::NOP, ..]) => at += 1,
-                Some([kind::MSS, 4, _, _, ..]) => break at + 2,
-                Some([_, len, ..]) if *len >= 2 && usize::from(*len) <= header_len - at => {
-                    at += usize::from(*len)
-                }
-                Some(_) => return false,
+            let at = field::OPTIONS + iter.offset();
+            match iter.next() {
+                Some(Ok(TcpOption::MaxSegmentSize(_))) => break at + 2,
+                Some(Ok(TcpOption::EndOfList)) | Some(Err(_)) | None => return false,
+                Some(Ok(_)) => {}
             }
         };
         let old = read_u16(data, value_at);
@@ -958,6 +969,12 @@ mod tests {
 
     #[test]
     fn options_iter() {
+        let mut iter = OptionsIter::new(&SYN[20..]);
+        assert_eq!(iter.offset(), 0);
+        iter.next();
+        assert_eq!(iter.offset(), 4);
+        iter.nth(2);
+        assert_eq!(iter.offset(), 17);
         fn collect(data: &[u8]) -> Vec<Result<TcpOption<'_>>> {
             OptionsIter::new(data).collect()
         }
@@ -1059,6 +1076,13 @@ mod tests {
         buf[24] = 9;
         assert!(!Packet::new_unchecked(&mut buf[..]).clamp_max_seg_size(536));
         assert_eq!(buf[20..24], [1, 1, 1, 1]);
+        // An MSS of the wrong length is broken, not skipped (found by
+        // fuzzing: `max_seg_size` and the clamp must agree).
+        let mut buf = SYN;
+        buf[20..26].copy_from_slice(&[2, 2, 2, 4, 0x05, 0xb4]);
+        let mut packet = Packet::new_unchecked(&mut buf[..]);
+        assert_eq!(packet.max_seg_size(), None);
+        assert!(!packet.clamp_max_seg_size(536));
     }
 
     #[test]

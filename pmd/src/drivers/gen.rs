@@ -731,7 +731,7 @@ impl<P: Pool> Port<P> for GenPort<P> {
         if bucket_run > 0 {
             q.lat_hist[bucket].add(bucket_run);
         }
-        pkts.clear();
+        self.pool.free_bulk(pkts);
         self.stats.tx_packets.add(n as u64);
         self.stats.tx_bytes.add(bytes as u64);
         if good > 0 {
