@@ -14,6 +14,7 @@ pub mod fib;
 mod ipv4;
 pub mod ratelimit;
 pub mod state;
+pub mod testing;
 pub mod wire;
 pub mod worker;
 

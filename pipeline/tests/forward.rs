@@ -3,6 +3,7 @@
 
 use pipeline::fib::Fib4;
 use pipeline::state::{self, Adj, AdjKind, IfaceState, NeighborMap, Snapshot};
+use pipeline::testing;
 use pipeline::wire::checksum;
 use pipeline::{DropReason, Worker, WorkerConfig, WorkerCounters, WorkerQueues, META_HOLD};
 use pmd::drivers::mem::{self, MemPort};
@@ -141,36 +142,13 @@ impl Lab {
     }
 }
 
-/// An Ethernet + IPv4 + UDP frame with `payload` bytes of UDP payload.
+/// An Ethernet + IPv4 + UDP frame from H0 with `payload` bytes of payload.
 fn udp_frame(dst_mac: [u8; 6], src: u32, dst: u32, ttl: u8, payload: usize) -> Vec<u8> {
-    let total = 20 + 8 + payload;
-    let mut f = vec![0u8; 14 + total];
-    f[..6].copy_from_slice(&dst_mac);
-    f[6..12].copy_from_slice(&H0);
-    f[12..14].copy_from_slice(&[0x08, 0x00]);
-    let ipb = &mut f[14..];
-    ipb[0] = 0x45;
-    ipb[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-    ipb[4..6].copy_from_slice(&0x1234u16.to_be_bytes());
-    ipb[6] = 0x40; // DF
-    ipb[8] = ttl;
-    ipb[9] = 17;
-    ipb[12..16].copy_from_slice(&src.to_be_bytes());
-    ipb[16..20].copy_from_slice(&dst.to_be_bytes());
-    let c = checksum::checksum(&ipb[..20]);
-    ipb[10..12].copy_from_slice(&c.to_be_bytes());
-    ipb[20..22].copy_from_slice(&1024u16.to_be_bytes());
-    ipb[22..24].copy_from_slice(&5001u16.to_be_bytes());
-    ipb[24..26].copy_from_slice(&((8 + payload) as u16).to_be_bytes());
-    for (i, b) in ipb[28..].iter_mut().enumerate() {
-        *b = i as u8;
-    }
-    f
+    testing::udp(dst_mac, H0, src.into(), dst.into(), ttl, payload)
 }
 
 fn ip_checksum_ok(ipb: &[u8]) -> bool {
-    let hl = ((ipb[0] & 0xf) as usize) * 4;
-    checksum::fold(checksum::sum(&ipb[..hl], 0)) == 0
+    testing::ipv4_checksum_ok(ipb)
 }
 
 #[test]
@@ -314,20 +292,11 @@ fn malformed_frames_are_dropped_by_reason() {
 #[test]
 fn options_are_validated_and_forwarded() {
     let mut l = lab();
-    let mut f = udp_frame(R0, ip(10, 1, 0, 2), ip(10, 2, 0, 2), 64, 18);
-    // Insert 4 bytes of options: NOP NOP NOP EOL.
-    f.splice(34..34, [1u8, 1, 1, 0]);
-    f[14] = 0x46;
-    let total = (f.len() - 14) as u16;
-    f[16..18].copy_from_slice(&total.to_be_bytes());
-    f[24..26].copy_from_slice(&[0, 0]);
-    let c = checksum::checksum(&f[14..38]);
-    f[24..26].copy_from_slice(&c.to_be_bytes());
+    let f = udp_frame(R0, ip(10, 1, 0, 2), ip(10, 2, 0, 2), 64, 18);
+    let f = testing::with_ipv4_options(&f, &[1, 1, 1, 0]); // NOP NOP NOP EOL
     let mut broken = f.clone();
     broken[34..38].copy_from_slice(&[7, 9, 0, 0]); // option length past the header
-    broken[24..26].copy_from_slice(&[0, 0]);
-    let c = checksum::checksum(&broken[14..38]);
-    broken[24..26].copy_from_slice(&c.to_be_bytes());
+    testing::refresh_ipv4_checksum(&mut broken);
     l.send(0, &[f, broken]);
     let out = l.recv(1);
     assert_eq!(out.len(), 1);
@@ -338,21 +307,15 @@ fn options_are_validated_and_forwarded() {
 #[test]
 fn echo_to_router_address_is_answered() {
     let mut l = lab();
-    let mut f = udp_frame(R0, ip(10, 1, 0, 2), ip(10, 1, 0, 1), 64, 0);
-    f[14 + 9] = 1;
-    f[24..26].copy_from_slice(&[0, 0]);
-    let c = checksum::checksum(&f[14..34]);
-    f[24..26].copy_from_slice(&c.to_be_bytes());
-    // ICMP echo request, id 7, seq 1, 4 bytes of data.
-    f.truncate(34);
-    f.extend_from_slice(&[8, 0, 0, 0, 0, 7, 0, 1, b'w', b'e', b'i', b'r']);
-    let c = checksum::checksum(&f[34..]);
-    f[36..38].copy_from_slice(&c.to_be_bytes());
-    let total = (f.len() - 14) as u16;
-    f[16..18].copy_from_slice(&total.to_be_bytes());
-    f[24..26].copy_from_slice(&[0, 0]);
-    let c = checksum::checksum(&f[14..34]);
-    f[24..26].copy_from_slice(&c.to_be_bytes());
+    let f = testing::echo_request(
+        R0,
+        H0,
+        Ipv4Addr::new(10, 1, 0, 2),
+        Ipv4Addr::new(10, 1, 0, 1),
+        7,
+        1,
+        b"weir",
+    );
     l.send(0, &[f]);
     let back = l.recv(0);
     assert_eq!(back.len(), 1);

@@ -150,16 +150,14 @@ fn check_structure(fib: &Fib4, reference: &Reference) {
         let s = (p >> 16) as usize;
         expected[s..s + (1 << (16 - l))].fill((nh, l));
     }
-    let split: HashSet<usize> = reference
-        .routes
-        .keys()
-        .filter(|k| k.1 > 16)
-        .map(|k| (k.0 >> 16) as usize)
-        .collect();
+    let mut split = vec![false; L1_SIZE];
+    for &(p, l) in reference.routes.keys() {
+        split[(p >> 16) as usize] |= l > 16;
+    }
     for (s, &expected) in expected.iter().enumerate() {
         let addr = (s as u32) << 16;
         let e = fib.l1[s];
-        assert_eq!(is_chunk(e), split.contains(&s), "l1[{s:#x}] shape");
+        assert_eq!(is_chunk(e), split[s], "l1[{s:#x}] shape");
         if !is_chunk(e) {
             assert_eq!((e, fib.l1_depth[s]), expected, "l1[{s:#x}]");
             continue;
@@ -307,8 +305,8 @@ fn fib_random_ops_seed_3() {
 #[test]
 fn fib_random_ops_many_small_seeds() {
     // Small tables: the odd corner shows up sooner with many seeds.
-    for seed in 100..130 {
-        random_ops(seed, 300, 10, 60);
+    for seed in 100..124 {
+        random_ops(seed, 300, 20, 150);
     }
 }
 
