@@ -57,22 +57,32 @@ impl Reference {
         best.map_or(NO_ROUTE, |(_, nh)| nh)
     }
 
-    /// Longest route of length `<= max_len` covering `addr`, as
-    /// `(nh, len)`, or `(NO_ROUTE, 0)`; by probing each length.
-    fn covering(&self, addr: u32, max_len: u8) -> (NextHop, u8) {
-        (0..=max_len)
-            .rev()
-            .find_map(|l| self.routes.get(&(addr & mask(l), l)).map(|&nh| (nh, l)))
-            .unwrap_or((NO_ROUTE, 0))
-    }
-
-    /// True if some route longer than `/level` lies inside `addr/level`.
-    fn has_longer_inside(&self, addr: u32, level: u8) -> bool {
+    /// The expected 256 entries under `addr/level` (level 16 or 24), given
+    /// `outer`, the `(nh, len)` of the entry above: the routes of lengths
+    /// `level+1 ..= level+8` inside, expanded shortest first; and for each
+    /// entry whether a route longer than `level+8` lies inside it.
+    fn expand(
+        &self,
+        addr: u32,
+        level: u8,
+        outer: (NextHop, u8),
+    ) -> (Vec<(NextHop, u8)>, Vec<bool>) {
         let lo = addr & mask(level);
         let hi = lo | !mask(level);
-        self.routes
-            .range((lo, level + 1)..=(hi, 32))
-            .any(|(&(_, l), _)| l > level)
+        let mut inside: Vec<_> = self.routes.range((lo, 0)..=(hi, 32)).collect();
+        inside.sort_by_key(|(k, _)| k.1);
+        let shift = 32 - (level + 8);
+        let mut entries = vec![outer; CHUNK_SIZE];
+        let mut split = vec![false; CHUNK_SIZE];
+        for (&(p, l), &nh) in inside {
+            let i = ((p >> shift) & 0xff) as usize;
+            if l > level + 8 {
+                split[i] = true;
+            } else if l > level {
+                entries[i..i + (1 << (level + 8 - l))].fill((nh, l));
+            }
+        }
+        (entries, split)
     }
 }
 
@@ -163,24 +173,22 @@ fn check_structure(fib: &Fib4, reference: &Reference) {
             continue;
         }
         let base2 = visit(e);
+        let (expected2, split2) = reference.expand(addr, 16, expected);
         for j in 0..CHUNK_SIZE {
             let addr = addr | (j as u32) << 8;
             let e = fib.chunks[base2 + j];
-            assert_eq!(
-                is_chunk(e),
-                reference.has_longer_inside(addr, 24),
-                "l2 {addr:#x} shape"
-            );
+            assert_eq!(is_chunk(e), split2[j], "l2 {addr:#x} shape");
             if !is_chunk(e) {
                 let got = (e, fib.chunk_depth[base2 + j]);
-                assert_eq!(got, reference.covering(addr, 24), "l2 {addr:#x}");
+                assert_eq!(got, expected2[j], "l2 {addr:#x}");
                 continue;
             }
             let base3 = visit(e);
-            for k in 0..CHUNK_SIZE {
+            let (expected3, _) = reference.expand(addr, 24, expected2[j]);
+            for (k, &expected) in expected3.iter().enumerate() {
                 let addr = addr | k as u32;
                 let got = (fib.chunks[base3 + k], fib.chunk_depth[base3 + k]);
-                assert_eq!(got, reference.covering(addr, 32), "l3 {addr:#x}");
+                assert_eq!(got, expected, "l3 {addr:#x}");
             }
         }
     }
