@@ -92,7 +92,7 @@ pub fn tcp_syn(dst_mac: [u8; 6], src_mac: [u8; 6], src: Ipv4Addr, dst: Ipv4Addr)
     t[0..2].copy_from_slice(&40000u16.to_be_bytes());
     t[2..4].copy_from_slice(&179u16.to_be_bytes());
     t[4..8].copy_from_slice(&0x0102_0304u32.to_be_bytes());
-    t[12] = ((20 + opts.len()) / 4 << 4) as u8;
+    t[12] = (((20 + opts.len()) / 4) << 4) as u8;
     t[13] = 0x02;
     t[14..16].copy_from_slice(&64240u16.to_be_bytes());
     t.extend_from_slice(&opts);
