@@ -65,7 +65,7 @@ fn mac_eq(a: &[u8], b: &[u8; 6]) -> bool {
 /// all-ones.
 #[inline(always)]
 fn header_checksum_ok(ip: &[u8], hl: usize) -> bool {
-    if hl == 20 && ip.len() >= 20 {
+    if let (20, Some(ip)) = (hl, ip.first_chunk::<20>()) {
         let w = |i: usize| u32::from_ne_bytes([ip[i], ip[i + 1], ip[i + 2], ip[i + 3]]) as u64;
         let mut acc = w(0) + w(4) + w(8) + w(12) + w(16);
         acc = (acc & 0xffff_ffff) + (acc >> 32);
@@ -78,13 +78,12 @@ fn header_checksum_ok(ip: &[u8], hl: usize) -> bool {
     }
 }
 
-/// What stage 3 does with a classified packet.
-#[derive(Clone, Copy)]
-enum Verdict {
-    Ipv4,
-    Punt,
-    Drop(DropReason),
-}
+/// What stage 3 does with a classified packet: `VERDICT_IPV4`,
+/// `VERDICT_PUNT`, or `VERDICT_DROP + reason` (one byte, so the per-burst
+/// array is a single cache line).
+const VERDICT_IPV4: u8 = 0;
+const VERDICT_PUNT: u8 = 1;
+const VERDICT_DROP: u8 = 2;
 
 /// Outcome of checking one frame's headers, before the route lookup.
 enum Parsed {
@@ -195,7 +194,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         let n = rx.len();
         let mut dsts = [0u32; BURST];
         let mut nhs = [NO_ROUTE; BURST];
-        let mut verdict = [Verdict::Ipv4; BURST];
+        let mut verdict = [VERDICT_IPV4; BURST];
         let mut any_ipv4 = false;
         for (i, p) in rx.iter_mut().enumerate() {
             p.meta_mut().in_port = in_port;
@@ -203,10 +202,10 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 Parsed::Ipv4 { dst } => {
                     dsts[i] = dst;
                     any_ipv4 = true;
-                    Verdict::Ipv4
+                    VERDICT_IPV4
                 }
-                Parsed::Arp => Verdict::Punt,
-                Parsed::Drop(r) => Verdict::Drop(r),
+                Parsed::Arp => VERDICT_PUNT,
+                Parsed::Drop(r) => VERDICT_DROP + r as u8,
             };
         }
 
@@ -219,11 +218,13 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         let mut forwarded = 0u64;
         for (i, p) in rx.drain(..).enumerate() {
             match verdict[i] {
-                Verdict::Ipv4 => {
+                VERDICT_IPV4 => {
                     forwarded += self.ipv4_output(p, dsts[i], nhs[i], iface, snap) as u64;
                 }
-                Verdict::Punt => self.punt(p),
-                Verdict::Drop(r) => self.counters.count_drop(r),
+                VERDICT_PUNT => self.punt(p),
+                v => self
+                    .counters
+                    .count_drop(DropReason::ALL[(v - VERDICT_DROP) as usize]),
             }
         }
         self.counters.forwarded.add(forwarded);
