@@ -9,6 +9,10 @@
   probe.py bad IFACE ROUTER_MAC SRC_IP DST_IP
       send malformed frames to ROUTER_MAC and print, as JSON, how many of
       each drop reason the router should have counted.
+  probe.py odd IFACE ROUTER_MAC SRC_IP DST_IP
+      send valid but unusual IPv4 packets the router must forward: one in
+      a frame with Ethernet padding after it, one with IP options; print
+      each one's IPv4 packet (hex) as JSON.
 
 Every malformed frame carries the marker MARKER in its payload, so a
 capture on the far side can show none of them was forwarded.
@@ -18,7 +22,19 @@ import json
 import socket
 import sys
 
-from scapy.all import ARP, IP, UDP, Ether, Raw, conf, get_if_hwaddr, sendp, srp
+from scapy.all import (
+    ARP,
+    IP,
+    UDP,
+    Ether,
+    IPOption_EOL,
+    IPOption_NOP,
+    Raw,
+    conf,
+    get_if_hwaddr,
+    sendp,
+    srp,
+)
 from scapy.utils import checksum
 
 conf.verb = 0
@@ -43,14 +59,14 @@ def arp_fields(p):
     }
 
 
-def ask(iface, mac, my_ip, target, dst_mac):
+def ask(iface, mac, my_ip, target, dst_mac, timeout=2):
     req = Ether(dst=dst_mac, src=mac) / ARP(
         op=1, hwsrc=mac, psrc=my_ip, hwdst="00:00:00:00:00:00", pdst=target
     )
     ans, _ = srp(
         req,
         iface=iface,
-        timeout=2,
+        timeout=timeout,
         # Only the answer to this request, not the host kernel's own ARP.
         filter=f"arp and arp[6:2] = 2 and arp[14:4] = 0x{ipv4_hex(target)}",
     )
@@ -67,7 +83,7 @@ def arp(iface, my_ip, target, other=None):
     if out["broadcast"]:
         out["unicast"] = ask(iface, mac, my_ip, target, out["broadcast"][0]["eth_src"])
     if other:
-        out["other"] = ask(iface, mac, my_ip, other, "ff:ff:ff:ff:ff:ff")
+        out["other"] = ask(iface, mac, my_ip, other, "ff:ff:ff:ff:ff:ff", timeout=1)
     print(json.dumps(out))
 
 
@@ -174,12 +190,32 @@ def bad(iface, router_mac, src, dst):
     print(json.dumps({"sent": sent, "frames": names, "runt_refused": runt_refused}))
 
 
+def odd(iface, router_mac, src, dst):
+    mac = get_if_hwaddr(iface)
+    eth = bytes(Ether(dst=router_mac, src=mac, type=0x0800))
+    padded = bytes(
+        IP(src=src, dst=dst, ttl=64, id=0x5801) / UDP(sport=7, dport=9) / Raw(b"weir-padded-frame")
+    )
+    opts = [IPOption_NOP(), IPOption_NOP(), IPOption_NOP(), IPOption_EOL()]
+    options = bytes(
+        IP(src=src, dst=dst, ttl=64, id=0x5802, options=opts)
+        / UDP(sport=7, dport=9)
+        / Raw(b"weir-options-frame")
+    )
+    assert options[0] == 0x46, "scapy built the options header"
+    sendp(Raw(eth + padded + b"\xee" * 20), iface=iface)
+    sendp(Raw(eth + options), iface=iface)
+    print(json.dumps({"weir-padded-frame": padded.hex(), "weir-options-frame": options.hex()}))
+
+
 def main():
     a = sys.argv[1:]
     if len(a) in (4, 5) and a[0] == "arp":
         arp(*a[1:])
     elif len(a) == 5 and a[0] == "bad":
         bad(*a[1:])
+    elif len(a) == 5 and a[0] == "odd":
+        odd(*a[1:])
     else:
         print(__doc__, file=sys.stderr)
         return 2
