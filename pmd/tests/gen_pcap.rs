@@ -341,10 +341,12 @@ fn rate_limit_is_roughly_respected() {
             burst.clear();
         }
     }
+    // A functional check, not a benchmark: far below the rate when the
+    // machine is loaded (the bucket holds only ~100 µs), never far above.
     let expected = 100_000.0 * t.elapsed().as_secs_f64();
     let ratio = n as f64 / expected;
     assert!(
-        (0.5..1.5).contains(&ratio),
+        (0.2..1.5).contains(&ratio),
         "{n} packets, {expected} expected"
     );
     assert_eq!(stats.snapshot().generated, n as u64);
