@@ -197,7 +197,9 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         let mut verdict = [VERDICT_IPV4; BURST];
         let mut any_ipv4 = false;
         for (i, p) in rx.iter_mut().enumerate() {
-            p.meta_mut().in_port = in_port;
+            let m = p.meta_mut();
+            m.in_port = in_port;
+            m.vrf = vrf;
             verdict[i] = match parse(p, iface) {
                 Parsed::Ipv4 { dst } => {
                     dsts[i] = dst;

@@ -417,17 +417,28 @@ fn snapshot_swaps_lose_and_misroute_nothing() {
         l.send(0, &frames);
         sent += 32;
         for f in l.recv(1) {
-            assert_eq!(&f[..12], &[GW, R1].concat(), "port 1 frames carry A's rewrite");
+            assert_eq!(
+                &f[..12],
+                &[GW, R1].concat(),
+                "port 1 frames carry A's rewrite"
+            );
             got1 += 1;
         }
         for f in l.recv(0) {
-            assert_eq!(&f[..12], &[H0, R0].concat(), "port 0 frames carry B's rewrite");
+            assert_eq!(
+                &f[..12],
+                &[H0, R0].concat(),
+                "port 0 frames carry B's rewrite"
+            );
             got0 += 1;
         }
     }
     stop.store(true, Ordering::Relaxed);
     swapper.join().unwrap();
-    assert!(got0 > 0 && got1 > 0, "both snapshots routed ({got0}, {got1})");
+    assert!(
+        got0 > 0 && got1 > 0,
+        "both snapshots routed ({got0}, {got1})"
+    );
     assert_eq!(got0 + got1, sent, "nothing lost");
     assert_eq!(l.counters.read().total_drops(), 0);
     assert_eq!(l.pool.available(), 1024, "every buffer returned");
