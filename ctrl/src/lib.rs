@@ -11,6 +11,8 @@
 
 pub mod config;
 pub mod control;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod neighbor;
 pub mod ports;
 pub mod report;

@@ -10,13 +10,14 @@
 //! A router is a value: several can run in one process (tests, `weir
 //! lab`), joined by `mem` links.
 
-use crate::config::Config;
+use crate::config::{Config, Driver};
 use crate::control::{Control, ControlCounters};
 use crate::ports::{self, OpenedPorts, PortView};
 use anyhow::{Context, Result};
 use pipeline::{CounterValues, Worker, WorkerConfig, WorkerCounters, WorkerQueues};
+use pmd::any_port::AnyPort;
 use pmd::drivers::mem::MemPort;
-use pmd::{Mbuf, NativePool, Pool};
+use pmd::{Mbuf, NativePool, Pool, Port};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -69,18 +70,134 @@ impl Stats {
     }
 }
 
+/// The buffer pool behind a router, and what depends on its type.
+pub(crate) enum Backend {
+    /// Native pool: every driver but `dpdk`.
+    Native {
+        pool: NativePool,
+        external: HashMap<String, Vec<MemPort<Mbuf>>>,
+    },
+    /// DPDK mempool: the `dpdk` driver, with the native drivers allocating
+    /// from the same mempool.
+    #[cfg(feature = "dpdk")]
+    Dpdk { _pool: pmd::drivers::dpdk::DpdkPool },
+}
+
+/// Running threads of a router, whatever its pool.
+pub(crate) struct Threads {
+    stop: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+    control: JoinHandle<()>,
+    stats: Stats,
+    warnings: Vec<String>,
+}
+
 /// A router with its threads running.
 pub struct Router {
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
     control: Option<JoinHandle<()>>,
     stats: Stats,
-    external: HashMap<String, Vec<MemPort<Mbuf>>>,
+    backend: Backend,
     started: Instant,
     /// Warnings found while building the RIB.
     pub warnings: Vec<String>,
-    pool: NativePool,
     cfg: Arc<Config>,
+}
+
+/// Data room for the largest frame any interface may carry.
+pub(crate) fn data_room(cfg: &Config) -> usize {
+    let max_mtu = cfg
+        .interfaces
+        .iter()
+        .map(|i| i.mtu as usize)
+        .max()
+        .unwrap_or(1500);
+    (max_mtu + 14 + 8).max(pmd::pool::DEFAULT_DATA_ROOM)
+}
+
+/// Build the control plane and spawn the control thread and one pinned
+/// worker per queue set. `thread_init` runs first on every thread (the
+/// DPDK backend registers the thread with the EAL there).
+pub(crate) fn launch<P: Pool, Q: Port<P> + 'static>(
+    cfg: &Arc<Config>,
+    opts: &RunOptions,
+    pool: P,
+    per_worker: Vec<Vec<Q>>,
+    views: Vec<PortView>,
+    thread_init: fn() -> ThreadGuard,
+) -> Result<Threads> {
+    let nworkers = per_worker.len();
+    let queues: Vec<Arc<WorkerQueues<P::Buf>>> = (0..nworkers)
+        .map(|_| Arc::new(WorkerQueues::new(4096)))
+        .collect();
+    let mut control = Control::new(cfg.clone(), pool.clone(), queues.clone());
+    let warnings = control.warnings.clone();
+    let rcu = control.rcu().clone();
+    let stats = Stats {
+        ports: views,
+        workers: (0..nworkers).map(|_| Arc::default()).collect(),
+        control: control.counters().clone(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let control_core = cfg.workers.control_core;
+    let ctrl_stop = stop.clone();
+    let pin = opts.pin;
+    let control_thread = std::thread::Builder::new()
+        .name("weir-ctrl".into())
+        .spawn(move || {
+            if pin {
+                if let Some(c) = control_core {
+                    core_affinity::set_for_current(core_affinity::CoreId { id: c });
+                }
+            }
+            let _guard = thread_init();
+            let _lcore = pmd::lcore::register();
+            control.run(&ctrl_stop);
+        })
+        .context("spawning the control thread")?;
+
+    let mut workers = Vec::new();
+    for (w, ports) in per_worker.into_iter().enumerate() {
+        let core = cfg.workers.cores.get(w).copied();
+        let stop = stop.clone();
+        let pool = pool.clone();
+        let rcu = rcu.clone();
+        let q = queues[w].clone();
+        let counters = stats.workers[w].clone();
+        let wcfg = opts.worker.clone();
+        let h = std::thread::Builder::new()
+            .name(format!("weir-w{w}"))
+            .spawn(move || {
+                if pin {
+                    if let Some(c) = core {
+                        core_affinity::set_for_current(core_affinity::CoreId { id: c });
+                    }
+                }
+                let _guard = thread_init();
+                let _lcore = pmd::lcore::register();
+                let mut worker = Worker::new(w, ports, pool, rcu, q, counters, &wcfg);
+                worker.run(&stop);
+            })
+            .context("spawning a worker thread")?;
+        workers.push(h);
+    }
+    Ok(Threads {
+        stop,
+        workers,
+        control: control_thread,
+        stats,
+        warnings,
+    })
+}
+
+/// Whatever a thread must hold while it runs (the DPDK backend's EAL
+/// thread registration).
+pub(crate) type ThreadGuard = Option<Box<dyn std::any::Any>>;
+
+fn no_init() -> ThreadGuard {
+    None
 }
 
 impl Router {
@@ -88,86 +205,50 @@ impl Router {
     /// threads. Fails, with nothing left running, if a port cannot open.
     pub fn start(cfg: Config, opts: RunOptions) -> Result<Router> {
         let cfg = Arc::new(cfg);
-        let nworkers = cfg.workers.cores.len().max(1);
-        let max_mtu = cfg
+        if let Some(itf) = cfg
             .interfaces
             .iter()
-            .map(|i| i.mtu as usize)
-            .max()
-            .unwrap_or(1500);
-        let data_room = (max_mtu + 14 + 8).max(pmd::pool::DEFAULT_DATA_ROOM);
-        let pool = NativePool::new(cfg.workers.pool_size, data_room)
+            .find(|i| matches!(i.driver, Driver::Dpdk(_)))
+        {
+            #[cfg(feature = "dpdk")]
+            {
+                let _ = itf;
+                return Self::start_dpdk(cfg, opts);
+            }
+            #[cfg(not(feature = "dpdk"))]
+            anyhow::bail!(
+                "interface {}: this weir was built without DPDK; build it with `cargo build --release --features dpdk`",
+                itf.name
+            );
+        }
+        let nworkers = cfg.workers.cores.len().max(1);
+        let pool = NativePool::new(cfg.workers.pool_size, data_room(&cfg))
             .context("allocating the packet pool")?;
         let OpenedPorts {
             per_worker,
             views,
             external,
-        } = ports::open_all(&cfg, nworkers, pool.clone())?;
+        } = ports::open_all(&cfg, nworkers, pool.clone(), AnyPort::from, |_, _| None)?;
+        let t = launch(&cfg, &opts, pool.clone(), per_worker, views, no_init)?;
+        Ok(Router::assemble(cfg, t, Backend::Native { pool, external }))
+    }
 
-        let queues: Vec<Arc<WorkerQueues<Mbuf>>> = (0..nworkers)
-            .map(|_| Arc::new(WorkerQueues::new(4096)))
-            .collect();
-        let mut control = Control::new(cfg.clone(), pool.clone(), queues.clone());
-        let warnings = control.warnings.clone();
-        let rcu = control.rcu().clone();
-        let stats = Stats {
-            ports: views,
-            workers: (0..nworkers).map(|_| Arc::default()).collect(),
-            control: control.counters().clone(),
-        };
-        let stop = Arc::new(AtomicBool::new(false));
+    #[cfg(feature = "dpdk")]
+    fn start_dpdk(cfg: Arc<Config>, opts: RunOptions) -> Result<Router> {
+        crate::dpdk::start(cfg, opts)
+    }
 
-        let control_core = cfg.workers.control_core;
-        let ctrl_stop = stop.clone();
-        let pin = opts.pin;
-        let control_thread = std::thread::Builder::new()
-            .name("weir-ctrl".into())
-            .spawn(move || {
-                if pin {
-                    if let Some(c) = control_core {
-                        core_affinity::set_for_current(core_affinity::CoreId { id: c });
-                    }
-                }
-                let _lcore = pmd::lcore::register();
-                control.run(&ctrl_stop);
-            })
-            .context("spawning the control thread")?;
-
-        let mut workers = Vec::new();
-        for (w, ports) in per_worker.into_iter().enumerate() {
-            let core = cfg.workers.cores.get(w).copied();
-            let stop = stop.clone();
-            let pool = pool.clone();
-            let rcu = rcu.clone();
-            let q = queues[w].clone();
-            let counters = stats.workers[w].clone();
-            let wcfg = opts.worker.clone();
-            let h = std::thread::Builder::new()
-                .name(format!("weir-w{w}"))
-                .spawn(move || {
-                    if pin {
-                        if let Some(c) = core {
-                            core_affinity::set_for_current(core_affinity::CoreId { id: c });
-                        }
-                    }
-                    let _lcore = pmd::lcore::register();
-                    let mut worker = Worker::new(w, ports, pool, rcu, q, counters, &wcfg);
-                    worker.run(&stop);
-                })
-                .context("spawning a worker thread")?;
-            workers.push(h);
-        }
-        Ok(Router {
-            stop,
-            workers,
-            control: Some(control_thread),
-            stats,
-            external,
+    pub(crate) fn assemble(cfg: Arc<Config>, t: Threads, backend: Backend) -> Router {
+        Router {
+            stop: t.stop,
+            workers: t.workers,
+            control: Some(t.control),
+            stats: t.stats,
+            backend,
             started: Instant::now(),
-            warnings,
-            pool,
+            warnings: t.warnings,
             cfg,
-        })
+        }
     }
 
     /// Counters.
@@ -180,9 +261,14 @@ impl Router {
         &self.cfg
     }
 
-    /// The packet pool (tests use it to build packets for external links).
-    pub fn pool(&self) -> &NativePool {
-        &self.pool
+    /// The native packet pool (tests use it to build packets for
+    /// external links); `None` for a DPDK-backed router.
+    pub fn pool(&self) -> Option<&NativePool> {
+        match &self.backend {
+            Backend::Native { pool, .. } => Some(pool),
+            #[cfg(feature = "dpdk")]
+            Backend::Dpdk { .. } => None,
+        }
     }
 
     /// Time since start.
@@ -193,7 +279,11 @@ impl Router {
     /// Take the outside end of the `mem` link named by interface `name`
     /// (a link only one interface names), one value per queue.
     pub fn take_external(&mut self, name: &str) -> Option<Vec<MemPort<Mbuf>>> {
-        self.external.remove(name)
+        match &mut self.backend {
+            Backend::Native { external, .. } => external.remove(name),
+            #[cfg(feature = "dpdk")]
+            Backend::Dpdk { .. } => None,
+        }
     }
 
     /// Stop all threads and wait for them.
@@ -210,11 +300,6 @@ impl Router {
     /// Whether `stop` was called.
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
-    }
-
-    /// Free buffers in the pool right now.
-    pub fn pool_available(&self) -> usize {
-        self.pool.available()
     }
 }
 

@@ -6,8 +6,8 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use ctrl::config::{
-    Config, ConfigError, Diagnostic, Driver, Env, FrameSize, IfAddr, Repeat, RouteAction,
-    RouteDistinguisher,
+    Config, ConfigError, Diagnostic, DpdkOptions, DpdkPortOptions, Driver, Env, FrameSize, IfAddr,
+    Repeat, RouteAction, RouteDistinguisher,
 };
 
 const ENV: Env = Env { cpus: 4 };
@@ -484,7 +484,7 @@ fn type_errors_and_unknown_keys_are_all_reported() {
         .map(|d| format!("{}:{} {}: {}", d.line, d.col, d.field, d.message))
         .collect();
     let want = [
-        "2:1 vrfs: unknown key \"vrfs\"; did you mean \"vrf\"? (allowed: workers, vrf, interface, route, neighbor)",
+        "2:1 vrfs: unknown key \"vrfs\"; did you mean \"vrf\"? (allowed: workers, dpdk, vrf, interface, route, neighbor)",
         "3:9 route: expected an array of tables ([[route]]), found a table",
         "6:9 workers.cores: expected an array of integers, found an integer",
         "7:1 workers.pool: unknown key \"pool\"; did you mean \"pool_size\"? (allowed: cores, control_core, pool_size)",
@@ -830,14 +830,22 @@ fn zero_or_several_drivers() {
         2,
         1,
         "interface[0] (g)",
-        "no driver: give exactly one of gen, mem, pcap, af_packet",
+        "no driver: give exactly one of gen, mem, pcap, af_packet, dpdk",
     );
     one_error(
         "[[interface]]\nname = \"g\"\nmem = { link = \"a\" }\naf_packet = { iface = \"eth0\" }\n",
         4,
         1,
         "interface[0] (g).af_packet",
-        "a second driver (\"af_packet\" after \"mem\")",
+        "a second driver (\"af_packet\" after \"mem\"): an interface has exactly one of gen, \
+            mem, pcap, af_packet, dpdk",
+    );
+    one_error(
+        "[[interface]]\nname = \"g\"\ndpdk = { device = \"net_null0\" }\naf_packet = { iface = \"eth0\" }\n",
+        4,
+        1,
+        "interface[0] (g).af_packet",
+        "a second driver (\"af_packet\" after \"dpdk\")",
     );
     one_error(
         "[[interface]]\nname = \"g\"\ngen = 5\n",
@@ -1380,5 +1388,692 @@ fn workers_errors() {
     assert!(
         e.mentions("core 2 does not exist: this machine has 2 CPUs (0..=1)"),
         "{e}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// DPDK: the [dpdk] section and the dpdk driver
+// ---------------------------------------------------------------------------
+
+const DPDK_GOOD: &str = r#"
+[workers]
+cores = [1, 2]
+pool_size = 4096
+
+[dpdk]
+args = ["--log-level=lib.eal:debug", "--no-pci", "--huge-dir", "/mnt/huge 2m"]
+no_huge = true
+memory_mb = 512
+file_prefix = "weir_t-1"
+mbufs = 16384
+mbuf_cache = 256
+
+[[interface]]
+name = "pcap0"
+addresses = ["10.1.0.1/24"]
+dpdk = { device = "net_pcap0,rx_pcap=in.pcap,infinite_rx=1", rx_desc = 64, tx_desc = 16384, promisc = false }
+
+[[interface]]
+name = "pcap1"
+addresses = ["10.2.0.1/24"]
+dpdk = { device = "net_pcap1,rx_pcap=caps/in.pcap,tx_pcap=caps/out.pcap,rx_iface=eth0" }
+
+[[interface]]
+name = "nic0"
+dpdk = { device = "0000:03:00.0" }
+
+[[interface]]
+name = "nic1"
+dpdk = { device = "AF:1F.7,rxq_cqe_comp_en=0" }
+
+[[interface]]
+name = "ring0"
+dpdk.device = "net_ring0"
+
+[[interface]]
+name = "veth"
+af_packet = { iface = "veth0" }
+"#;
+
+fn dpdk_of(c: &Config, i: usize) -> &DpdkPortOptions {
+    match &c.interfaces[i].driver {
+        Driver::Dpdk(d) => d,
+        d => panic!("interface {i}: {d:?}"),
+    }
+}
+
+#[test]
+fn dpdk_good_config_resolves() {
+    let dir = scratch("dpdk-good");
+    std::fs::create_dir(dir.join("caps")).unwrap();
+    std::fs::write(dir.join("in.pcap"), b"").unwrap();
+    std::fs::write(dir.join("caps/in.pcap"), b"").unwrap();
+    let path = dir.join("weir.toml");
+    std::fs::write(&path, DPDK_GOOD).unwrap();
+    let c = Config::load_with(&path, &ENV).unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(
+        c.dpdk,
+        Some(DpdkOptions {
+            args: vec![
+                "--log-level=lib.eal:debug".into(),
+                "--no-pci".into(),
+                "--huge-dir".into(),
+                "/mnt/huge 2m".into()
+            ],
+            no_huge: true,
+            memory_mb: Some(512),
+            file_prefix: Some("weir_t-1".into()),
+            mbufs: Some(16384),
+            mbuf_cache: Some(256),
+        })
+    );
+    assert_eq!(c.dpdk_mbufs(), 16384, "[dpdk] mbufs wins over pool_size");
+    assert!(c.uses_dpdk());
+
+    // vdev paths: relative to the config's directory, made absolute; the
+    // other arguments as they were.
+    let p0 = dpdk_of(&c, 0);
+    let rx = dir.join("in.pcap");
+    assert!(rx.is_absolute());
+    assert_eq!(
+        p0,
+        &DpdkPortOptions {
+            device: format!("net_pcap0,rx_pcap={},infinite_rx=1", rx.display()),
+            rx_desc: 64,
+            tx_desc: 16384,
+            promisc: false,
+        }
+    );
+    assert_eq!(p0.device_name(), "net_pcap0");
+    assert_eq!(
+        p0.device_args(),
+        format!("rx_pcap={},infinite_rx=1", rx.display())
+    );
+    assert!(!p0.is_pci());
+    let p1 = dpdk_of(&c, 1);
+    assert_eq!(
+        p1.device,
+        format!(
+            "net_pcap1,rx_pcap={},tx_pcap={},rx_iface=eth0",
+            dir.join("caps/in.pcap").display(),
+            dir.join("caps/out.pcap").display()
+        )
+    );
+    // Defaults: 1024 descriptors each way, promiscuous.
+    assert_eq!((p1.rx_desc, p1.tx_desc, p1.promisc), (1024, 1024, true));
+
+    // PCI addresses: in full, lower case; device arguments kept.
+    let nic0 = dpdk_of(&c, 2);
+    assert_eq!(
+        (nic0.device.as_str(), nic0.device_name(), nic0.is_pci()),
+        ("0000:03:00.0", "0000:03:00.0", true)
+    );
+    assert_eq!(nic0.device_args(), "");
+    assert_eq!(dpdk_of(&c, 3).device, "0000:af:1f.7,rxq_cqe_comp_en=0");
+    assert_eq!(dpdk_of(&c, 3).device_name(), "0000:af:1f.7");
+    // Dotted keys work like an inline table.
+    assert_eq!(dpdk_of(&c, 4).device, "net_ring0");
+    // af_packet and dpdk side by side.
+    assert_eq!(c.interfaces[5].driver.kind(), "af_packet");
+    assert_eq!(c.interfaces[4].driver.kind(), "dpdk");
+
+    // weir check output.
+    let text = c.to_string();
+    for needle in [
+        "\ndpdk\n",
+        "  eal args     --log-level=lib.eal:debug --no-pci --huge-dir \"/mnt/huge 2m\"\n",
+        "  hugepages    no (--no-huge)\n",
+        "  memory       512 MB\n",
+        "  file prefix  weir_t-1\n",
+        "  mbufs        16384 per pool\n",
+        "  mbuf cache   256\n",
+        &format!(
+            "    driver     dpdk device=net_pcap0,rx_pcap={},infinite_rx=1 rx_desc=64 \
+                tx_desc=16384 promisc=false\n",
+            rx.display()
+        ),
+        "    driver     dpdk device=0000:03:00.0 rx_desc=1024 tx_desc=1024 promisc=true\n",
+        "    driver     af_packet iface=veth0",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    assert!(text.lines().all(|l| !l.ends_with(' ')), "{text}");
+
+    // JSON.
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["dpdk"]["file_prefix"], "weir_t-1");
+    assert_eq!(
+        json["interfaces"][2]["driver"]["dpdk"]["device"],
+        "0000:03:00.0"
+    );
+    assert_eq!(json["interfaces"][2]["driver"]["dpdk"]["rx_desc"], 1024);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn dpdk_paths_are_absolute_from_a_relative_config_path() {
+    // As `weir check tests/configs/dpdk.toml` run from the crate's
+    // directory (where cargo runs the tests) would load it.
+    let rel = Path::new("tests/configs/dpdk.toml");
+    assert!(rel.exists(), "tests do not run from the crate's directory");
+    let c = Config::load_with(rel, &ENV).unwrap_or_else(|e| panic!("{e}"));
+    let configs = std::env::current_dir().unwrap().join("tests/configs");
+    let d = dpdk_of(&c, 0);
+    assert_eq!(
+        d.device,
+        format!(
+            "net_pcap0,rx_pcap={},infinite_rx=1",
+            configs.join("dpdk-in.pcap").display()
+        )
+    );
+    assert_eq!(
+        dpdk_of(&c, 1).device,
+        format!(
+            "net_pcap1,rx_pcap={},tx_pcap={}",
+            configs.join("dpdk-in.pcap").display(),
+            configs.join("out.pcap").display()
+        )
+    );
+    assert_eq!(
+        (dpdk_of(&c, 1).rx_desc, dpdk_of(&c, 1).tx_desc),
+        (512, 2048)
+    );
+    assert_eq!(dpdk_of(&c, 2).device, "0000:82:00.1");
+    assert!(!dpdk_of(&c, 2).promisc);
+    let opts = c.dpdk.as_ref().unwrap();
+    assert_eq!(
+        (opts.no_huge, opts.memory_mb, opts.file_prefix.as_deref()),
+        (true, Some(512), Some("weir-test"))
+    );
+    // No mbufs in [dpdk]: the pools take the workers' pool size.
+    assert_eq!((opts.mbufs, opts.mbuf_cache), (None, Some(128)));
+    assert_eq!(c.dpdk_mbufs(), 8192);
+    assert!(c
+        .to_string()
+        .contains("  mbufs        8192 per pool (pool size)\n"));
+}
+
+#[test]
+fn dpdk_driver_without_a_dpdk_section() {
+    let c = ok("[[interface]]\nname = \"d\"\ndpdk = { device = \"net_null0\" }\n");
+    assert_eq!(c.dpdk, None);
+    assert_eq!(c.dpdk_mbufs(), 16384);
+    assert_eq!(
+        dpdk_of(&c, 0),
+        &DpdkPortOptions {
+            device: "net_null0".into(),
+            rx_desc: 1024,
+            tx_desc: 1024,
+            promisc: true,
+        }
+    );
+    // weir check shows what the EAL will get: the defaults.
+    let text = c.to_string();
+    for needle in [
+        "\ndpdk\n  eal args     none\n  hugepages    yes\n  memory       default\n",
+        "  file prefix  default\n  mbufs        16384 per pool (pool size)\n  mbuf cache   default\n",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    assert_eq!(
+        serde_json::to_value(&c).unwrap()["dpdk"],
+        serde_json::Value::Null
+    );
+    // A [dpdk] section alone is fine too (and shown); no dpdk section and no
+    // dpdk port shows nothing.
+    let c = ok("[dpdk]\nno_huge = true\n");
+    assert_eq!(
+        c.dpdk,
+        Some(DpdkOptions {
+            no_huge: true,
+            ..DpdkOptions::default()
+        })
+    );
+    assert!(!c.uses_dpdk());
+    assert!(c.to_string().contains("\ndpdk\n"));
+    assert!(!ok("").to_string().contains("dpdk"));
+}
+
+/// An interface `d` whose line 3 is `dpdk = { OPTS }`: the first option
+/// starts at column 10, a `device` string at column 19.
+fn dpdk_if(opts: &str) -> String {
+    format!("[[interface]]\nname = \"d\"\ndpdk = {{ {opts} }}\n")
+}
+
+#[test]
+fn dpdk_bad_device_strings() {
+    let f = "interface[0] (d).dpdk.device";
+    for (device, needle) in [
+        (
+            "",
+            "empty device: expected a PCI address (0000:03:00.0 or 03:00.0) or a DPDK vdev",
+        ),
+        (
+            "eth0",
+            "\"eth0\" is not a DPDK device: expected a PCI address",
+        ),
+        ("pcap0", "is not a DPDK device"),
+        (
+            "net_pcap",
+            "invalid vdev name \"net_pcap\": expected net_<driver><n>",
+        ),
+        ("net_0", "invalid vdev name \"net_0\""),
+        ("net_Pcap0", "invalid vdev name \"net_Pcap0\""),
+        ("net_pcap0x", "invalid vdev name"),
+        ("net_pcap-0", "invalid vdev name"),
+        ("net_pcap0 ,iface=x", "contains ' '"),
+        (
+            "0000:03:00",
+            "invalid PCI address \"0000:03:00\": expected DDDD:BB:DD.F or BB:DD.F",
+        ),
+        ("03:00", "invalid PCI address"),
+        ("3:00.0", "invalid PCI address \"3:00.0\""),
+        ("000:03:00.0", "invalid PCI address"),
+        ("0000:03:20.0", "device at most 1f"),
+        ("0000:03:00.8", "function at most 7"),
+        ("0000:0g:00.0", "invalid PCI address"),
+        ("0000:03:00.0.1", "invalid PCI address"),
+        ("0:0:03:00.0", "invalid PCI address"),
+        (
+            "net_null0,size",
+            "invalid device argument \"size\" in \"net_null0,size\": expected key=value",
+        ),
+        ("net_null0,size=", "invalid device argument \"size=\""),
+        ("net_null0,=64", "invalid device argument \"=64\""),
+        ("net_null0,si ze=64", "contains ' '"),
+        ("net_null0,", "an empty argument (a stray ',')"),
+        ("net_null0,size=64,,copy=1", "an empty argument"),
+        ("net_null0,a=b=c", "a value cannot contain '='"),
+        ("net_ring0,nodeaction=[a,b", "a '[' without its ']'"),
+        ("net_ring0,nodeaction=a]", "a ']' without its '['"),
+        ("0000:03:00.0,key", "invalid device argument \"key\""),
+    ] {
+        one_error(
+            &dpdk_if(&format!("device = \"{device}\"")),
+            3,
+            19,
+            f,
+            needle,
+        );
+    }
+    // DPDK's bracketed lists keep their commas.
+    let c = ok(&dpdk_if(
+        "device = \"net_ring0,nodeaction=[r1:0:CREATE,r2:0:CREATE]\"",
+    ));
+    assert_eq!(
+        dpdk_of(&c, 0).device_args(),
+        "nodeaction=[r1:0:CREATE,r2:0:CREATE]"
+    );
+    // Type errors, a missing device and unknown keys.
+    one_error(
+        &dpdk_if("device = 3"),
+        3,
+        19,
+        f,
+        "expected a string, found an integer",
+    );
+    one_error(&dpdk_if("rx_desc = 64"), 3, 8, f, "missing (required)");
+    one_error(
+        &dpdk_if("device = \"net_null0\", devargs = \"x\""),
+        3,
+        32,
+        "interface[0] (d).dpdk.devargs",
+        "unknown key \"devargs\" (allowed: device, rx_desc, tx_desc, promisc)",
+    );
+    one_error(
+        &dpdk_if("device = \"net_null0\", promisc = 1"),
+        3,
+        42,
+        "interface[0] (d).dpdk.promisc",
+        "expected true or false, found an integer",
+    );
+    one_error(
+        "[[interface]]\nname = \"d\"\ndpdk = \"net_null0\"\n",
+        3,
+        8,
+        "interface[0] (d).dpdk",
+        "expected a table, found a string",
+    );
+}
+
+#[test]
+fn dpdk_rx_pcap_must_exist() {
+    let dir = scratch("dpdk-pcap");
+    let path = dir.join("weir.toml");
+    let load = |device: &str| {
+        let text = dpdk_if(&format!("device = \"{device}\""));
+        Config::from_str_with(&text, &path, &ENV)
+    };
+    let only = |e: ConfigError| {
+        assert_eq!(e.diagnostics.len(), 1, "{e}");
+        let d = e.diagnostics[0].clone();
+        assert_eq!(
+            (d.line, d.col, d.field.as_str()),
+            (3, 19, "interface[0] (d).dpdk.device"),
+            "{e}"
+        );
+        d.message
+    };
+    // The message names the absolute path it looked for.
+    let msg = only(load("net_pcap0,rx_pcap=missing.pcap").unwrap_err());
+    assert_eq!(
+        msg,
+        format!(
+            "rx_pcap file not found: {}",
+            dir.join("missing.pcap").display()
+        )
+    );
+    let msg = only(load("net_pcap0,rx_pcap=.").unwrap_err());
+    assert!(msg.contains("is a directory, not a capture file"), "{msg}");
+    let msg = only(load("net_pcap0,tx_pcap=no/such/dir/o.pcap").unwrap_err());
+    assert_eq!(
+        msg,
+        format!(
+            "tx_pcap directory not found: {} (for {})",
+            dir.join("no/such/dir").display(),
+            dir.join("no/such/dir/o.pcap").display()
+        )
+    );
+    // An absolute path is kept; a tx_pcap need not exist yet.
+    std::fs::write(dir.join("missing.pcap"), b"").unwrap();
+    let abs = dir.join("missing.pcap");
+    let c = load(&format!(
+        "net_pcap0,rx_pcap={},tx_pcap=o.pcap",
+        abs.display()
+    ))
+    .unwrap();
+    assert_eq!(
+        dpdk_of(&c, 0).device,
+        format!(
+            "net_pcap0,rx_pcap={},tx_pcap={}",
+            abs.display(),
+            dir.join("o.pcap").display()
+        )
+    );
+    // iface and rx_iface name Linux interfaces, not files.
+    let c = load("net_pcap0,iface=eth0").unwrap();
+    assert_eq!(dpdk_of(&c, 0).device, "net_pcap0,iface=eth0");
+    // A directory whose name DPDK would split at.
+    let odd = dir.join("a,b");
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::write(odd.join("in.pcap"), b"").unwrap();
+    let e = Config::from_str_with(
+        &dpdk_if("device = \"net_pcap0,rx_pcap=in.pcap\""),
+        &odd.join("weir.toml"),
+        &ENV,
+    )
+    .unwrap_err();
+    assert!(
+        only(e).contains("contains ',', which DPDK takes as an argument separator"),
+        "wrong message"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn dpdk_duplicate_device() {
+    // The same vdev name, whatever the arguments.
+    one_error(
+        "[[interface]]\nname = \"a\"\ndpdk = { device = \"net_null0\" }\n[[interface]]\nname = \"b\"\ndpdk = { device = \"net_null0,size=128\" }\n",
+        6,
+        19,
+        "interface[1] (b).dpdk.device",
+        "device net_null0 is already used by interface \"a\" (line 3); a device is one port",
+    );
+    // The same PCI address, written short and in full, upper and lower case.
+    one_error(
+        "[[interface]]\nname = \"a\"\ndpdk = { device = \"0000:AF:00.1\" }\n[[interface]]\nname = \"b\"\nmem = { link = \"x\" }\n[[interface]]\nname = \"c\"\ndpdk = { device = \"af:00.1\" }\n",
+        9,
+        19,
+        "interface[2] (c).dpdk.device",
+        "device 0000:af:00.1 is already used by interface \"a\" (line 3)",
+    );
+    // A good name counts even where the arguments after it are wrong: two
+    // mistakes, two messages.
+    let e = errors("[[interface]]\nname = \"a\"\ndpdk = { device = \"net_pcap0,rx_pcap=nope.pcap\" }\n[[interface]]\nname = \"b\"\ndpdk = { device = \"net_pcap0\" }\n");
+    let got: Vec<_> = e
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.col, d.field.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (3, 19, "interface[0] (a).dpdk.device"),
+            (6, 19, "interface[1] (b).dpdk.device")
+        ],
+        "{e}"
+    );
+    assert!(
+        e.diagnostics[0]
+            .message
+            .starts_with("rx_pcap file not found: "),
+        "{e}"
+    );
+    assert!(
+        e.mentions("device net_pcap0 is already used by interface \"a\" (line 3)"),
+        "{e}"
+    );
+    // Different instances of one driver, or functions of one NIC, are fine.
+    ok("[[interface]]\nname = \"a\"\ndpdk = { device = \"net_null0\" }\n[[interface]]\nname = \"b\"\ndpdk = { device = \"net_null1\" }\n[[interface]]\nname = \"c\"\ndpdk = { device = \"03:00.0\" }\n[[interface]]\nname = \"e\"\ndpdk = { device = \"03:00.1\" }\n");
+}
+
+#[test]
+fn dpdk_descriptor_counts() {
+    for (key, col) in [("rx_desc", 42), ("tx_desc", 42)] {
+        for n in [0, 32, 1000, 32768, -64] {
+            one_error(
+                &dpdk_if(&format!("device = \"net_null0\", {key} = {n}")),
+                3,
+                col,
+                &format!("interface[0] (d).dpdk.{key}"),
+                &format!("{n}: a descriptor count is a power of two from 64 to 16384"),
+            );
+        }
+    }
+    let c = ok(&dpdk_if(
+        "device = \"net_null0\", rx_desc = 16384, tx_desc = 64",
+    ));
+    assert_eq!(
+        (dpdk_of(&c, 0).rx_desc, dpdk_of(&c, 0).tx_desc),
+        (16384, 64)
+    );
+    one_error(
+        &dpdk_if("device = \"net_null0\", tx_desc = \"1k\""),
+        3,
+        42,
+        "interface[0] (d).dpdk.tx_desc",
+        "expected an integer, found a string",
+    );
+}
+
+#[test]
+fn dpdk_section_errors() {
+    let sect = |body: &str| format!("[dpdk]\n{body}\n");
+    one_error(
+        &sect("memory_mb = 63"),
+        2,
+        13,
+        "dpdk.memory_mb",
+        "63 is out of range (64..=65536)",
+    );
+    one_error(
+        &sect("memory_mb = 65537"),
+        2,
+        13,
+        "dpdk.memory_mb",
+        "65537 is out of range (64..=65536)",
+    );
+    one_error(
+        &sect("file_prefix = \"weir.1\""),
+        2,
+        15,
+        "dpdk.file_prefix",
+        "file prefix \"weir.1\" contains '.'; use letters, digits, '_' and '-'",
+    );
+    one_error(
+        &sect("file_prefix = \"a/b\""),
+        2,
+        15,
+        "dpdk.file_prefix",
+        "contains '/'",
+    );
+    one_error(
+        &sect("file_prefix = \"\""),
+        2,
+        15,
+        "dpdk.file_prefix",
+        "empty file prefix",
+    );
+    one_error(
+        &sect(&format!("file_prefix = \"{}\"", "x".repeat(33))),
+        2,
+        15,
+        "dpdk.file_prefix",
+        "is 33 characters long; the limit is 32",
+    );
+    ok(&sect(&format!("file_prefix = \"{}\"", "x".repeat(32))));
+    one_error(
+        &sect("mbufs = 100"),
+        2,
+        9,
+        "dpdk.mbufs",
+        "100 is out of range (256..=16777216)",
+    );
+    one_error(
+        &sect("mbuf_cache = 513"),
+        2,
+        14,
+        "dpdk.mbuf_cache",
+        "513 is out of range (0..=512)",
+    );
+    one_error(
+        &sect("mbuf_cache = -1"),
+        2,
+        14,
+        "dpdk.mbuf_cache",
+        "-1 is out of range (0..=512)",
+    );
+    // DPDK refuses a cache whose flush threshold (1.5 x) exceeds the pool.
+    one_error(
+        &sect("mbufs = 256\nmbuf_cache = 172"),
+        3,
+        14,
+        "dpdk.mbuf_cache",
+        "a cache of 172 mbufs is too large for pools of 256 (dpdk.mbufs): DPDK needs \
+            mbuf_cache × 1.5 ≤ mbufs",
+    );
+    // 171 × 1.5 = 256.5, which DPDK truncates to 256.
+    ok(&sect("mbufs = 256\nmbuf_cache = 171"));
+    one_error(
+        &format!("[workers]\npool_size = 300\n{}", sect("mbuf_cache = 256")),
+        4,
+        14,
+        "dpdk.mbuf_cache",
+        "too large for pools of 300 (workers.pool_size)",
+    );
+    // One mistake, one message: a bad mbufs is not also a small pool.
+    one_error(
+        &sect("mbufs = 10\nmbuf_cache = 512"),
+        2,
+        9,
+        "dpdk.mbufs",
+        "out of range",
+    );
+    // Types and unknown keys.
+    one_error(
+        &sect("no_huge = \"yes\""),
+        2,
+        11,
+        "dpdk.no_huge",
+        "expected true or false, found a string",
+    );
+    one_error(
+        &sect("args = \"--no-pci\""),
+        2,
+        8,
+        "dpdk.args",
+        "expected an array of strings, found a string",
+    );
+    one_error(
+        &sect("args = [\"--no-pci\", 4]"),
+        2,
+        21,
+        "dpdk.args[1]",
+        "expected a string, found an integer",
+    );
+    one_error(
+        &sect("nohuge = true"),
+        2,
+        1,
+        "dpdk.nohuge",
+        "unknown key \"nohuge\"; did you mean \"no_huge\"? (allowed: args, no_huge, \
+            memory_mb, file_prefix, mbufs, mbuf_cache)",
+    );
+    one_error(
+        "dpdk = 1\n",
+        1,
+        8,
+        "dpdk",
+        "expected a table, found an integer",
+    );
+}
+
+#[test]
+fn dpdk_eal_args() {
+    let args = |list: &str| format!("[dpdk]\nargs = [\"--no-pci\", {list}]\n");
+    // The second element starts at column 21.
+    for (arg, needle) in [
+        ("", "empty EAL argument"),
+        (
+            "--no-huge",
+            "\"--no-huge\": [dpdk] has a field for this, set no_huge = true instead",
+        ),
+        (
+            "-m",
+            "\"-m\": [dpdk] has a field for this, set memory_mb instead",
+        ),
+        ("-m512", "set memory_mb instead"),
+        ("--file-prefix=x", "set file_prefix instead"),
+        ("--file-prefix", "set file_prefix instead"),
+        (
+            "-l",
+            "weir gives the EAL its cores, derived from [workers] cores; leave it out",
+        ),
+        ("-l1-3", "derived from [workers] cores"),
+        ("-c", "derived from [workers] cores"),
+        ("--lcores=(0-3)@1", "derived from [workers] cores"),
+    ] {
+        one_error(&args(&format!("\"{arg}\"")), 2, 21, "dpdk.args[1]", needle);
+    }
+    one_error(
+        "[dpdk]\nmemory_mb = 512\nargs = [\"--socket-mem=512,512\"]\n",
+        3,
+        9,
+        "dpdk.args[0]",
+        "the EAL refuses --socket-mem together with -m (memory_mb)",
+    );
+    one_error(
+        "[dpdk]\nno_huge = true\nargs = [\"--socket-mem\", \"512\"]\n",
+        3,
+        9,
+        "dpdk.args[0]",
+        "the EAL refuses --socket-mem together with --no-huge",
+    );
+    // Other EAL options pass, values as separate elements included.
+    let c = ok(&args(
+        "\"--socket-mem\", \"1024,1024\", \"-n\", \"4\", \"--vdev=net_null9\"",
+    ));
+    assert_eq!(
+        c.dpdk.unwrap().args,
+        [
+            "--no-pci",
+            "--socket-mem",
+            "1024,1024",
+            "-n",
+            "4",
+            "--vdev=net_null9"
+        ]
     );
 }

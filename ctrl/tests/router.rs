@@ -91,7 +91,7 @@ fn recv_until(port: &mut MemPort<Mbuf>, got: &mut Vec<Vec<u8>>, pred: impl Fn(&[
 #[test]
 fn arp_resolves_and_held_packets_are_sent() {
     let (mut r, mut x0, mut x1) = start("[0]");
-    let pool = r.pool().clone();
+    let pool = r.pool().unwrap().clone();
     // Five packets to a host nobody has resolved yet.
     let frames: Vec<_> = (0..5)
         .map(|i| testing::udp(R0, H0, a("10.1.0.2"), a("10.2.0.2"), 64, i))
@@ -153,7 +153,7 @@ fn arp_resolves_and_held_packets_are_sent() {
 #[test]
 fn hosts_arp_for_the_router_is_answered() {
     let (mut r, mut x0, _x1) = start("[0]");
-    let pool = r.pool().clone();
+    let pool = r.pool().unwrap().clone();
     send(
         &pool,
         &mut x0[0],
@@ -200,7 +200,7 @@ fn hosts_arp_for_the_router_is_answered() {
 fn two_workers_each_route_their_queue() {
     let (mut r, mut x0, mut x1) = start("[0, 1]");
     assert_eq!(x0.len(), 2, "one queue per worker");
-    let pool = r.pool().clone();
+    let pool = r.pool().unwrap().clone();
     // Resolve H1 once (ARP reply to the request the first packet causes).
     send(
         &pool,

@@ -53,3 +53,53 @@ impl<P: Pool> Port<P> for AnyPort<P> {
         each!(self, p => Port::<P>::stats(p))
     }
 }
+
+/// With the `dpdk` feature: one queue of any port of a DPDK-backed router,
+/// where every native driver allocates from the DPDK mempool too.
+#[cfg(feature = "dpdk")]
+pub enum DpdkAnyPort {
+    /// A native driver on DPDK mbufs.
+    Native(AnyPort<crate::drivers::dpdk::DpdkPool>),
+    /// A DPDK ethdev queue.
+    Dpdk(crate::drivers::dpdk::DpdkPort),
+}
+
+#[cfg(feature = "dpdk")]
+impl From<AnyPort<crate::drivers::dpdk::DpdkPool>> for DpdkAnyPort {
+    fn from(p: AnyPort<crate::drivers::dpdk::DpdkPool>) -> Self {
+        DpdkAnyPort::Native(p)
+    }
+}
+
+#[cfg(feature = "dpdk")]
+impl Port<crate::drivers::dpdk::DpdkPool> for DpdkAnyPort {
+    #[inline]
+    fn rx_burst(&mut self, out: &mut Burst<crate::drivers::dpdk::DpdkMbuf>) -> usize {
+        match self {
+            DpdkAnyPort::Native(p) => p.rx_burst(out),
+            DpdkAnyPort::Dpdk(p) => p.rx_burst(out),
+        }
+    }
+
+    #[inline]
+    fn tx_burst(&mut self, pkts: &mut Burst<crate::drivers::dpdk::DpdkMbuf>) -> usize {
+        match self {
+            DpdkAnyPort::Native(p) => p.tx_burst(pkts),
+            DpdkAnyPort::Dpdk(p) => p.tx_burst(pkts),
+        }
+    }
+
+    fn flush(&mut self) {
+        match self {
+            DpdkAnyPort::Native(p) => p.flush(),
+            DpdkAnyPort::Dpdk(p) => p.flush(),
+        }
+    }
+
+    fn stats(&self) -> &Arc<QueueStats> {
+        match self {
+            DpdkAnyPort::Native(p) => Port::stats(p),
+            DpdkAnyPort::Dpdk(p) => Port::stats(p),
+        }
+    }
+}

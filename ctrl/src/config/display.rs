@@ -10,6 +10,14 @@
 //!   control core  0
 //!   pool size     16384 buffers
 //!
+//! dpdk
+//!   eal args     --log-level=lib.eal:debug
+//!   hugepages    no (--no-huge)
+//!   memory       512 MB
+//!   file prefix  weir
+//!   mbufs        16384 per pool
+//!   mbuf cache   256
+//!
 //! vrf default (table 0)
 //!   interface gen0
 //!     mac        02:77:65:00:00:01
@@ -28,7 +36,7 @@
 use std::fmt::{self, Write};
 use std::net::Ipv4Addr;
 
-use super::{format_mac, Config, Driver, FrameSize, Repeat, RouteAction};
+use super::{format_mac, Config, DpdkOptions, Driver, FrameSize, Repeat, RouteAction};
 
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -91,6 +99,50 @@ impl Config {
                 row(["pool size", &format!("{} buffers", w.pool_size)]),
             ],
         )?;
+
+        // The EAL's options: from `[dpdk]`, or the defaults when only the
+        // interfaces use DPDK.
+        if self.dpdk.is_some() || self.uses_dpdk() {
+            let defaults = DpdkOptions::default();
+            let d = self.dpdk.as_ref().unwrap_or(&defaults);
+            writeln!(out)?;
+            writeln!(out, "dpdk")?;
+            let args = if d.args.is_empty() {
+                "none".to_owned()
+            } else {
+                d.args
+                    .iter()
+                    .map(|a| shell_word(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let mbufs = match d.mbufs {
+                Some(n) => format!("{n} per pool"),
+                None => format!("{} per pool (pool size)", self.dpdk_mbufs()),
+            };
+            let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".to_owned());
+            table(
+                out,
+                "  ",
+                &[
+                    row(["eal args", &args]),
+                    row([
+                        "hugepages",
+                        if d.no_huge { "no (--no-huge)" } else { "yes" },
+                    ]),
+                    row([
+                        "memory",
+                        &or_default(d.memory_mb.map(|m| format!("{m} MB"))),
+                    ]),
+                    row(["file prefix", &or_default(d.file_prefix.clone())]),
+                    row(["mbufs", &mbufs]),
+                    row([
+                        "mbuf cache",
+                        &or_default(d.mbuf_cache.map(|c| c.to_string())),
+                    ]),
+                ],
+            )?;
+        }
 
         // Everything grouped by VRF, in file order.
         let n = self.vrfs.len();
@@ -275,6 +327,34 @@ impl Config {
                 opt(a.fanout_group.map(|g| g.to_string()), "auto"),
                 a.promisc,
             ),
+            Driver::Dpdk(d) => format!(
+                "dpdk device={} rx_desc={} tx_desc={} promisc={}",
+                shell_word(&d.device),
+                d.rx_desc,
+                d.tx_desc,
+                d.promisc,
+            ),
         }
     }
+}
+
+/// `s` as is, or in double quotes if it is empty or has spaces, quotes or
+/// backslashes (so a list of EAL arguments reads unambiguously).
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'))
+    {
+        return s.to_owned();
+    }
+    let mut q = String::from('"');
+    for c in s.chars() {
+        if matches!(c, '"' | '\\') {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    q.push('"');
+    q
 }

@@ -15,6 +15,14 @@
 //! control_core = 0          # optional: pin the control thread
 //! pool_size = 16384         # optional: packet buffers, 256..=16777216
 //!
+//! [dpdk]                    # optional: DPDK's EAL, for `dpdk` interfaces
+//! args = ["--log-level=lib.eal:debug"]  # extra EAL arguments
+//! no_huge = false           # run without hugepages (--no-huge)
+//! memory_mb = 512           # optional: EAL memory (-m), 64..=65536
+//! file_prefix = "weir"      # optional: --file-prefix, [A-Za-z0-9_-]{1,32}
+//! mbufs = 16384             # optional: mbufs per pool, default pool_size
+//! mbuf_cache = 256          # optional: per-core mempool cache, 0..=512
+//!
 //! [[vrf]]                   # user VRFs; "default" (table 0) always exists
 //! name = "MAIN"             # 1..=64 chars [A-Za-z0-9_.-]
 //! table = 1                 # unique, 1..=65535
@@ -26,7 +34,7 @@
 //! mac = "02:00:00:00:00:01" # optional, unicast; default derived (below)
 //! addresses = ["10.1.0.1/24"]  # router address / subnet length (1..=32)
 //! mtu = 1500                # optional, 68..=9216, default 1500
-//! # exactly one driver table: gen, mem, pcap or af_packet
+//! # exactly one driver table: gen, mem, pcap, af_packet or dpdk
 //! gen = { dst = "10.2.0.2", dst_count = 16, rate = "10Mpps" }
 //!
 //! [[route]]                 # static routes
@@ -44,7 +52,7 @@
 //! ```
 //!
 //! Driver tables (see [`GenOptions`], [`MemOptions`], [`PcapOptions`],
-//! [`AfPacketOptions`] for every key and its default):
+//! [`AfPacketOptions`], [`DpdkPortOptions`] for every key and its default):
 //!
 //! - `gen = { dst = "10.2.0.2", ... }`: a traffic generator and sink;
 //! - `mem = { link = "l1", ring = 1024 }`: an in-process link; the two
@@ -52,7 +60,13 @@
 //!   interface only is left for the embedding program (tests, labs);
 //! - `pcap = { rx = "in.pcap", tx = "out.pcap", repeat = 1 }`: replay and
 //!   record captures; paths are relative to the config file's directory;
-//! - `af_packet = { iface = "veth0", queues = 1 }`: a Linux interface.
+//! - `af_packet = { iface = "veth0", queues = 1 }`: a Linux interface;
+//! - `dpdk = { device = "0000:03:00.0" }` or
+//!   `dpdk = { device = "net_pcap0,rx_pcap=in.pcap,infinite_rx=1" }`: a DPDK
+//!   ethdev port, a NIC by PCI address or a virtual device; `rx_pcap` and
+//!   `tx_pcap` paths are relative to the config file's directory. Several
+//!   interfaces cannot name the same device. The `[dpdk]` section is
+//!   optional: without it the EAL gets the defaults of [`DpdkOptions`].
 //!
 //! # Defaults
 //!
@@ -120,6 +134,9 @@ pub struct Config {
     pub path: PathBuf,
     /// Worker threads and the buffer pool.
     pub workers: Workers,
+    /// The `[dpdk]` section, if there is one (`dpdk` interfaces without it
+    /// use [`DpdkOptions::default`]).
+    pub dpdk: Option<DpdkOptions>,
     /// VRFs; index 0 is `"default"` (table 0), the rest in file order.
     pub vrfs: Vec<Vrf>,
     /// Interfaces, in file order.
@@ -145,6 +162,40 @@ pub struct Workers {
 
 /// Default number of packet buffers.
 pub const DEFAULT_POOL_SIZE: usize = 16384;
+
+/// The `[dpdk]` section: how DPDK's EAL is started. Plain options, parsed
+/// and checked whether or not weir is built with DPDK.
+///
+/// EAL lcores are not configured here: they come from [`Workers::cores`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DpdkOptions {
+    /// Extra EAL arguments, passed as they are after the ones weir derives
+    /// (e.g. `["--log-level=lib.eal:debug", "--no-pci"]`). Never empty
+    /// strings, and never an option that has a field of its own here
+    /// (`--no-huge`, `-m`, `--file-prefix`) or that weir derives (`-l`,
+    /// `-c`, `--lcores`); `--socket-mem` only without `memory_mb` and
+    /// `no_huge`, as the EAL refuses it with either.
+    pub args: Vec<String>,
+    /// Run without hugepages (`--no-huge`); default false.
+    pub no_huge: bool,
+    /// Memory for the EAL in megabytes (`-m`), 64..=65536; `None` = the
+    /// driver's choice.
+    pub memory_mb: Option<u32>,
+    /// `--file-prefix`, 1..=32 characters of `[A-Za-z0-9_-]`: processes
+    /// running DPDK at the same time need distinct ones. `None` = the
+    /// driver's choice.
+    pub file_prefix: Option<String>,
+    /// mbufs in each mempool (one per NUMA socket); `None` = the
+    /// workers' [`Workers::pool_size`] (see [`Config::dpdk_mbufs`]).
+    pub mbufs: Option<usize>,
+    /// Per-core mempool cache size, 0..=512 (DPDK's maximum), with
+    /// `mbuf_cache × 1.5 ≤ mbufs` as DPDK requires; `None` = the driver's
+    /// choice.
+    pub mbuf_cache: Option<usize>,
+}
+
+/// Default RX and TX descriptor ring size of a `dpdk` port.
+pub const DEFAULT_DPDK_DESC: u16 = 1024;
 
 /// A VRF: a routing table of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -401,16 +452,20 @@ pub enum Driver {
     Pcap(PcapOptions),
     /// `af_packet`: a Linux network interface through TPACKET_V3 rings.
     AfPacket(AfPacketOptions),
+    /// `dpdk`: a DPDK ethdev port (a NIC by PCI address, or a vdev).
+    Dpdk(DpdkPortOptions),
 }
 
 impl Driver {
-    /// The config key of this driver: `gen`, `mem`, `pcap` or `af_packet`.
+    /// The config key of this driver: `gen`, `mem`, `pcap`, `af_packet` or
+    /// `dpdk`.
     pub fn kind(&self) -> &'static str {
         match self {
             Driver::Gen(_) => "gen",
             Driver::Mem(_) => "mem",
             Driver::Pcap(_) => "pcap",
             Driver::AfPacket(_) => "af_packet",
+            Driver::Dpdk(_) => "dpdk",
         }
     }
 }
@@ -514,6 +569,50 @@ pub struct AfPacketOptions {
     /// Put the interface in promiscuous mode (default true: the router's
     /// MAC is not the kernel's).
     pub promisc: bool,
+}
+
+/// `dpdk` options: one DPDK ethdev port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DpdkPortOptions {
+    /// The device, as DPDK takes it (`-a` / `--vdev`), checked and
+    /// normalised:
+    ///
+    /// - a PCI address, always in full form with the domain and in lower
+    ///   case (`03:00.0` becomes `0000:03:00.0`), as DPDK names the port;
+    /// - or a virtual device `net_<driver><n>[,key=value...]`, such as
+    ///   `net_pcap0,rx_pcap=/abs/in.pcap,infinite_rx=1`, where the paths of
+    ///   `rx_pcap` and `tx_pcap` have been made absolute, relative to the
+    ///   config file's directory (an `rx_pcap` file exists at load time).
+    ///
+    /// Either may be followed by device arguments (`,key=value`). No two
+    /// interfaces name the same device ([`DpdkPortOptions::device_name`]).
+    pub device: String,
+    /// RX descriptors per queue: a power of two, 64..=16384 (default 1024).
+    pub rx_desc: u16,
+    /// TX descriptors per queue: a power of two, 64..=16384 (default 1024).
+    pub tx_desc: u16,
+    /// Put the port in promiscuous mode (default true: the router's MAC is
+    /// not necessarily the device's).
+    pub promisc: bool,
+}
+
+impl DpdkPortOptions {
+    /// The device's name, without its arguments: the PCI address or the
+    /// vdev name (`net_pcap0`), which is also DPDK's name for the port.
+    pub fn device_name(&self) -> &str {
+        self.device.split(',').next().unwrap_or_default()
+    }
+
+    /// The device's arguments after the name (`rx_pcap=...,infinite_rx=1`),
+    /// empty if there are none.
+    pub fn device_args(&self) -> &str {
+        self.device.split_once(',').map_or("", |(_, args)| args)
+    }
+
+    /// Whether the device is a PCI address (else it is a vdev).
+    pub fn is_pci(&self) -> bool {
+        !self.device_name().starts_with("net_")
+    }
 }
 
 /// A static route.
@@ -636,6 +735,23 @@ impl Config {
         } else {
             Err(error::into_error(path, text, diags))
         }
+    }
+
+    /// The number of mbufs in each DPDK mempool: `[dpdk] mbufs`, else the
+    /// workers' pool size.
+    pub fn dpdk_mbufs(&self) -> usize {
+        self.dpdk
+            .as_ref()
+            .and_then(|d| d.mbufs)
+            .unwrap_or(self.workers.pool_size)
+    }
+
+    /// Whether any interface uses the `dpdk` driver (and so the EAL must be
+    /// started).
+    pub fn uses_dpdk(&self) -> bool {
+        self.interfaces
+            .iter()
+            .any(|i| matches!(i.driver, Driver::Dpdk(_)))
     }
 
     /// Index of the VRF named `name`.

@@ -331,6 +331,7 @@ pub(crate) enum IntOrStr {
 #[derive(Debug, Default)]
 pub(crate) struct RawConfig {
     pub workers: Option<RawWorkers>,
+    pub dpdk: Option<RawDpdk>,
     pub vrfs: Vec<RawVrf>,
     pub interfaces: Vec<RawInterface>,
     pub routes: Vec<RawRoute>,
@@ -343,6 +344,17 @@ pub(crate) struct RawWorkers {
     pub cores: Field<Vec<Spanned<i64>>>,
     pub control_core: Field<i64>,
     pub pool_size: Field<i64>,
+}
+
+/// `[dpdk]`.
+#[derive(Debug)]
+pub(crate) struct RawDpdk {
+    pub args: Field<Vec<Spanned<String>>>,
+    pub no_huge: Field<bool>,
+    pub memory_mb: Field<i64>,
+    pub file_prefix: Field<String>,
+    pub mbufs: Field<i64>,
+    pub mbuf_cache: Field<i64>,
 }
 
 /// One `[[vrf]]`.
@@ -373,7 +385,7 @@ pub(crate) struct RawInterface {
 /// A driver key of an interface.
 #[derive(Debug)]
 pub(crate) struct DriverEntry {
-    /// `gen`, `mem`, `pcap` or `af_packet`.
+    /// `gen`, `mem`, `pcap`, `af_packet` or `dpdk`.
     pub kind: &'static str,
     /// The key's span.
     pub span: Range<usize>,
@@ -388,10 +400,11 @@ pub(crate) enum RawDriver {
     Mem(RawMem),
     Pcap(RawPcap),
     AfPacket(RawAfPacket),
+    Dpdk(RawDpdkPort),
 }
 
 impl RawDriver {
-    pub const KEYS: [&'static str; 4] = ["gen", "mem", "pcap", "af_packet"];
+    pub const KEYS: [&'static str; 5] = ["gen", "mem", "pcap", "af_packet", "dpdk"];
 }
 
 /// `gen = { ... }`.
@@ -441,6 +454,16 @@ pub(crate) struct RawAfPacket {
     pub promisc: Field<bool>,
 }
 
+/// `dpdk = { ... }`.
+#[derive(Debug)]
+pub(crate) struct RawDpdkPort {
+    pub span: Range<usize>,
+    pub device: Field<String>,
+    pub rx_desc: Field<i64>,
+    pub tx_desc: Field<i64>,
+    pub promisc: Field<bool>,
+}
+
 /// One `[[route]]`.
 #[derive(Debug)]
 pub(crate) struct RawRoute {
@@ -486,6 +509,11 @@ fn read_root(root: Node, diags: &RefCell<Vec<RawDiag>>) -> RawConfig {
             raw.workers = Some(read_workers(w));
         }
     }
+    if let Some((key, node)) = t.take("dpdk") {
+        if let Some(d) = t.sub_table(&key, node) {
+            raw.dpdk = Some(read_dpdk(d));
+        }
+    }
     for (path, el) in t.array_of_tables("vrf", "name") {
         raw.vrfs.push(read_vrf(path, el));
     }
@@ -510,6 +538,19 @@ fn read_workers(mut t: Table<'_>) -> RawWorkers {
     };
     t.finish();
     w
+}
+
+fn read_dpdk(mut t: Table<'_>) -> RawDpdk {
+    let d = RawDpdk {
+        args: t.string_array("args"),
+        no_huge: t.bool("no_huge"),
+        memory_mb: t.int("memory_mb"),
+        file_prefix: t.string("file_prefix"),
+        mbufs: t.int("mbufs"),
+        mbuf_cache: t.int("mbuf_cache"),
+    };
+    t.finish();
+    d
 }
 
 fn read_vrf(path: String, mut t: Table<'_>) -> RawVrf {
@@ -544,7 +585,8 @@ fn read_interface(path: String, mut t: Table<'_>) -> RawInterface {
             "gen" => RawDriver::Gen(Box::new(read_gen(d))),
             "mem" => RawDriver::Mem(read_mem(d)),
             "pcap" => RawDriver::Pcap(read_pcap(d)),
-            _ => RawDriver::AfPacket(read_af_packet(d)),
+            "af_packet" => RawDriver::AfPacket(read_af_packet(d)),
+            _ => RawDriver::Dpdk(read_dpdk_port(d)),
         });
         i.drivers.push(DriverEntry { kind, span, driver });
     }
@@ -606,6 +648,18 @@ fn read_af_packet(mut t: Table<'_>) -> RawAfPacket {
     };
     t.finish();
     a
+}
+
+fn read_dpdk_port(mut t: Table<'_>) -> RawDpdkPort {
+    let d = RawDpdkPort {
+        span: t.span.clone(),
+        device: t.string("device"),
+        rx_desc: t.int("rx_desc"),
+        tx_desc: t.int("tx_desc"),
+        promisc: t.bool("promisc"),
+    };
+    t.finish();
+    d
 }
 
 fn read_route(path: String, mut t: Table<'_>) -> RawRoute {

@@ -8,19 +8,19 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
 use super::error::{RawDiag, SourceMap};
 use super::raw::{
-    Field, IntOrStr, RawAfPacket, RawConfig, RawDriver, RawGen, RawInterface, RawMem, RawPcap,
-    RawRoute, RawVrf, RawWorkers,
+    Field, IntOrStr, RawAfPacket, RawConfig, RawDpdk, RawDpdkPort, RawDriver, RawGen, RawInterface,
+    RawMem, RawPcap, RawRoute, RawVrf, RawWorkers,
 };
 use super::{
-    default_mac, format_mac, mask, AfPacketOptions, Config, Driver, Env, FrameSize, GenOptions,
-    IfAddr, Interface, MemOptions, Neighbor, PcapOptions, Repeat, RouteAction, StaticRoute, Vrf,
-    Workers, DEFAULT_POOL_SIZE,
+    default_mac, format_mac, mask, AfPacketOptions, Config, DpdkOptions, DpdkPortOptions, Driver,
+    Env, FrameSize, GenOptions, IfAddr, Interface, MemOptions, Neighbor, PcapOptions, Repeat,
+    RouteAction, StaticRoute, Vrf, Workers, DEFAULT_DPDK_DESC, DEFAULT_POOL_SIZE,
 };
 
 /// Collects diagnostics; knows line numbers for "first defined at line N".
@@ -180,6 +180,10 @@ pub(crate) fn resolve(
     let workers = workers(raw.workers.as_ref(), env, &mut cx);
     // The worker count, if the cores are right (checks depend on it).
     let nworkers = (cx.diags.len() == before).then_some(workers.cores.len());
+    // The pool size, if `[workers]` is valid (the mbuf cache is checked
+    // against it when `[dpdk]` has no mbufs).
+    let pool_size = nworkers.map(|_| workers.pool_size);
+    let dpdk = raw.dpdk.as_ref().map(|d| dpdk(d, pool_size, &mut cx));
     let vrfs = vrfs(&raw.vrfs, &mut cx);
     let ctx = IfCtx {
         vrfs: &vrfs,
@@ -193,6 +197,7 @@ pub(crate) fn resolve(
     Config {
         path: path.to_path_buf(),
         workers,
+        dpdk,
         vrfs,
         interfaces,
         routes,
@@ -283,6 +288,121 @@ fn cpu(c: &Spanned<i64>, field: String, cpus: usize, cx: &mut Cx<'_>) -> Option<
             );
             None
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// DPDK
+// ---------------------------------------------------------------------------
+
+fn dpdk(d: &RawDpdk, pool_size: Option<usize>, cx: &mut Cx<'_>) -> DpdkOptions {
+    let no_huge = d.no_huge.or(false);
+    let memory_mb = cx
+        .ranged(&d.memory_mb, "dpdk.memory_mb".into(), 64, 65536)
+        .map(|n| n as u32);
+
+    let mut args = Vec::new();
+    if let Some(list) = d.args.get() {
+        for (i, a) in list.get_ref().iter().enumerate() {
+            let memory = !d.memory_mb.is_absent();
+            match check_eal_arg(a.get_ref(), no_huge, memory) {
+                Ok(()) => args.push(a.get_ref().clone()),
+                Err(e) => cx.err(a.span(), format!("dpdk.args[{i}]"), e),
+            }
+        }
+    }
+
+    let file_prefix = cx.parsed(&d.file_prefix, "dpdk.file_prefix".into(), |s| {
+        let len = s.chars().count();
+        if len == 0 {
+            Err("empty file prefix".into())
+        } else if len > 32 {
+            Err(format!(
+                "file prefix \"{s}\" is {len} characters long; the limit is 32"
+            ))
+        } else if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-')))
+        {
+            Err(format!(
+                "file prefix \"{s}\" contains {c:?}; use letters, digits, '_' and '-'"
+            ))
+        } else {
+            Ok(s.to_owned())
+        }
+    });
+
+    let mbufs = cx
+        .ranged(&d.mbufs, "dpdk.mbufs".into(), 256, 1 << 24)
+        .map(|n| n as usize);
+    let mbuf_cache = cx
+        .ranged(&d.mbuf_cache, "dpdk.mbuf_cache".into(), 0, 512)
+        .map(|n| n as usize);
+    // rte_mempool_create refuses a cache whose flush threshold (1.5 times
+    // its size) exceeds the pool.
+    let pool = match &d.mbufs {
+        Field::Absent => pool_size.map(|n| (n, "workers.pool_size")),
+        _ => mbufs.map(|n| (n, "dpdk.mbufs")),
+    };
+    if let (Some(cache), Some((n, from)), Some(v)) = (mbuf_cache, pool, d.mbuf_cache.get()) {
+        if cache * 3 / 2 > n {
+            cx.err(
+                v.span(),
+                "dpdk.mbuf_cache",
+                format!(
+                    "a cache of {cache} mbufs is too large for pools of {n} ({from}): DPDK \
+                        needs mbuf_cache × 1.5 ≤ mbufs"
+                ),
+            );
+        }
+    }
+
+    DpdkOptions {
+        args,
+        no_huge,
+        memory_mb,
+        file_prefix,
+        mbufs,
+        mbuf_cache,
+    }
+}
+
+/// An extra EAL argument: not empty, not one that `[dpdk]` has a field for
+/// or that weir derives, and not `--socket-mem` where the EAL refuses it
+/// (with `-m` or `--no-huge`).
+fn check_eal_arg(a: &str, no_huge: bool, memory_mb: bool) -> Result<(), String> {
+    if a.is_empty() {
+        return Err("empty EAL argument".into());
+    }
+    if a.contains('\0') {
+        return Err(format!("EAL argument {a:?} contains a NUL byte"));
+    }
+    let option = if let Some(long) = a.strip_prefix("--") {
+        long.split('=').next().unwrap_or_default()
+    } else if let Some(short) = a.strip_prefix('-') {
+        short.get(..1).unwrap_or_default()
+    } else {
+        return Ok(());
+    };
+    let own = |key: &str, how: &str| {
+        Err(format!(
+            "\"{a}\": [dpdk] has a field for this, set {key}{how} instead"
+        ))
+    };
+    match option {
+        "no-huge" => own("no_huge", " = true"),
+        "m" => own("memory_mb", ""),
+        "socket-mem" if memory_mb => Err(format!(
+            "\"{a}\": the EAL refuses --socket-mem together with -m (memory_mb)"
+        )),
+        "socket-mem" if no_huge => Err(format!(
+            "\"{a}\": the EAL refuses --socket-mem together with --no-huge (no_huge = true)"
+        )),
+        "file-prefix" => own("file_prefix", ""),
+        "l" | "c" | "lcores" => Err(format!(
+            "\"{a}\": weir gives the EAL its cores, derived from [workers] cores; leave it out"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -449,6 +569,8 @@ struct IfSpans {
     mem_link: Option<Spanned<String>>,
     /// The `ring` of a mem driver, where it was given.
     mem_ring: Option<Spanned<i64>>,
+    /// The device name of a valid dpdk driver, and where it was written.
+    dpdk_device: Option<(String, Range<usize>)>,
 }
 
 fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Interface> {
@@ -530,11 +652,13 @@ fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Int
         let mut driver = None;
         let mut mem_link = None;
         let mut mem_ring = None;
+        let mut dpdk_device = None;
+        let kinds = RawDriver::KEYS.join(", ");
         match r.drivers.as_slice() {
             [] => cx.err(
                 r.span.clone(),
                 r.path.clone(),
-                "no driver: give exactly one of gen, mem, pcap, af_packet",
+                format!("no driver: give exactly one of {kinds}"),
             ),
             [first, rest @ ..] => {
                 for extra in rest {
@@ -543,7 +667,7 @@ fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Int
                         format!("{}.{}", r.path, extra.kind),
                         format!(
                             "a second driver (\"{}\" after \"{}\"): an interface has \
-                                exactly one of gen, mem, pcap, af_packet",
+                                exactly one of {kinds}",
                             extra.kind, first.kind,
                         ),
                     );
@@ -572,6 +696,15 @@ fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Int
                         ctx.nworkers,
                         cx,
                     ))),
+                    Some(RawDriver::Dpdk(d)) => {
+                        // A good device name counts for duplicates even where
+                        // its arguments are wrong.
+                        dpdk_device = d.device.get().and_then(|dev| {
+                            let name = dev.get_ref().split(',').next().unwrap_or_default();
+                            Some((dpdk_device_name(name).ok()?, dev.span()))
+                        });
+                        Some(Driver::Dpdk(dpdk_port(d, &p("dpdk"), ctx.dir, cx)))
+                    }
                 };
             }
         }
@@ -594,13 +727,43 @@ fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Int
             addresses: addr_spans,
             mem_link,
             mem_ring,
+            dpdk_device,
         });
     }
 
     check_macs(raw, &out, &spans, cx);
     check_overlaps(&out, &spans, &vrf_ok, vrfs, cx);
     join_mem_links(raw, &mut out, &spans, cx);
+    check_dpdk_devices(raw, &out, &spans, cx);
     out
+}
+
+/// No two interfaces name the same DPDK device (by PCI address or vdev
+/// name; the arguments do not matter).
+fn check_dpdk_devices(raw: &[RawInterface], out: &[Interface], spans: &[IfSpans], cx: &mut Cx<'_>) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in spans.iter().enumerate() {
+        let Some((name, span)) = &s.dpdk_device else {
+            continue;
+        };
+        match seen.get(name.as_str()) {
+            Some(&j) => {
+                let line = spans[j].dpdk_device.as_ref().map_or(0, |d| cx.line(&d.1));
+                cx.err(
+                    span.clone(),
+                    format!("{}.dpdk.device", raw[i].path),
+                    format!(
+                        "device {name} is already used by interface \"{}\" (line {line}); \
+                            a device is one port",
+                        out[j].name
+                    ),
+                );
+            }
+            None => {
+                seen.insert(name, i);
+            }
+        }
+    }
 }
 
 /// No two interfaces share a MAC. A configured MAC that equals another
@@ -1059,6 +1222,212 @@ fn af_packet(
     }
 }
 
+fn dpdk_port(d: &RawDpdkPort, p: &str, dir: &Path, cx: &mut Cx<'_>) -> DpdkPortOptions {
+    let f = |k: &str| format!("{p}.{k}");
+    if d.device.is_absent() {
+        cx.missing(&d.span, f("device"));
+    }
+    let device = cx
+        .parsed(&d.device, f("device"), |s| parse_dpdk_device(s, dir))
+        .unwrap_or_default();
+    let mut desc = |field: &Field<i64>, key: &str| match field.get() {
+        None => DEFAULT_DPDK_DESC,
+        Some(v) => {
+            let n = *v.get_ref();
+            if (64..=16384).contains(&n) && (n as u64).is_power_of_two() {
+                n as u16
+            } else {
+                cx.err(
+                    v.span(),
+                    f(key),
+                    format!("{n}: a descriptor count is a power of two from 64 to 16384"),
+                );
+                DEFAULT_DPDK_DESC
+            }
+        }
+    };
+    let rx_desc = desc(&d.rx_desc, "rx_desc");
+    let tx_desc = desc(&d.tx_desc, "tx_desc");
+    DpdkPortOptions {
+        device,
+        rx_desc,
+        tx_desc,
+        promisc: d.promisc.or(true),
+    }
+}
+
+/// What a DPDK device looks like, for messages.
+const DEVICE_FORMS: &str = "expected a PCI address (0000:03:00.0 or 03:00.0) or a DPDK \
+    vdev (net_<driver><n>[,key=value...], e.g. net_pcap0,rx_pcap=in.pcap)";
+
+/// A `dpdk` device: a PCI address (normalised to `DDDD:BB:DD.F`, lower
+/// case) or a vdev name `net_<driver><n>`, then `,key=value` arguments,
+/// with `rx_pcap` and `tx_pcap` paths made absolute relative to `dir`.
+fn parse_dpdk_device(s: &str, dir: &Path) -> Result<String, String> {
+    if s.is_empty() {
+        return Err(format!("empty device: {DEVICE_FORMS}"));
+    }
+    if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("device \"{s}\" contains {c:?}; {DEVICE_FORMS}"));
+    }
+    let (name, args) = match s.split_once(',') {
+        Some((name, args)) => (name, Some(args)),
+        None => (s, None),
+    };
+    let mut out = dpdk_device_name(name)?;
+    let vdev = name.starts_with("net_");
+    let Some(args) = args else {
+        return Ok(out);
+    };
+    for arg in split_device_args(args).map_err(|e| format!("device \"{s}\": {e}"))? {
+        let bad = || {
+            format!(
+                "invalid device argument \"{arg}\" in \"{s}\": expected key=value \
+                    (arguments are separated by ',')"
+            )
+        };
+        let (key, value) = arg.split_once('=').ok_or_else(bad)?;
+        let key_ok = !key.is_empty()
+            && key
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
+        if !key_ok || value.is_empty() {
+            return Err(bad());
+        }
+        if value.contains('=') {
+            return Err(format!(
+                "device argument \"{arg}\" in \"{s}\": a value cannot contain '=' (DPDK \
+                    splits arguments at '=')"
+            ));
+        }
+        out.push(',');
+        out.push_str(key);
+        out.push('=');
+        match key {
+            "rx_pcap" | "tx_pcap" if vdev => out.push_str(&device_path(key, value, dir)?),
+            _ => out.push_str(value),
+        }
+    }
+    Ok(out)
+}
+
+/// The name part of a device: a vdev name `net_<driver><n>` as it is, or
+/// a PCI address normalised.
+fn dpdk_device_name(name: &str) -> Result<String, String> {
+    if let Some(rest) = name.strip_prefix("net_") {
+        let driver = rest.trim_end_matches(|c: char| c.is_ascii_digit());
+        let numbered = driver.len() < rest.len();
+        if driver.is_empty()
+            || !numbered
+            || !driver.bytes().all(|c| c.is_ascii_lowercase() || c == b'_')
+        {
+            return Err(format!(
+                "invalid vdev name \"{name}\": expected net_<driver><n>, a lower-case DPDK \
+                    driver name and an instance number, e.g. net_pcap0"
+            ));
+        }
+        Ok(name.to_owned())
+    } else if name.contains(':') && name.starts_with(|c: char| c.is_ascii_hexdigit()) {
+        parse_pci(name)
+    } else {
+        Err(format!("\"{name}\" is not a DPDK device: {DEVICE_FORMS}"))
+    }
+}
+
+/// `DDDD:BB:DD.F` or `BB:DD.F` (hex; the domain 4 to 8 digits, the device
+/// at most 1f, the function at most 7), as `dddd:bb:dd.f`.
+fn parse_pci(name: &str) -> Result<String, String> {
+    let bad = || {
+        format!(
+            "invalid PCI address \"{name}\": expected DDDD:BB:DD.F or BB:DD.F in hex \
+                (e.g. 0000:03:00.0; device at most 1f, function at most 7)"
+        )
+    };
+    let hex = |t: &str, lens: std::ops::RangeInclusive<usize>| {
+        if lens.contains(&t.len()) && t.bytes().all(|c| c.is_ascii_hexdigit()) {
+            u32::from_str_radix(t, 16).ok()
+        } else {
+            None
+        }
+    };
+    let parts: Vec<&str> = name.split(':').collect();
+    let (domain, bus, rest) = match parts[..] {
+        [bus, rest] => (Some(0), bus, rest),
+        [domain, bus, rest] => (hex(domain, 4..=8), bus, rest),
+        _ => return Err(bad()),
+    };
+    let (dev, func) = rest.split_once('.').ok_or_else(bad)?;
+    match (domain, hex(bus, 2..=2), hex(dev, 2..=2), hex(func, 1..=1)) {
+        (Some(domain), Some(bus), Some(dev), Some(func)) if dev <= 0x1f && func <= 7 => {
+            Ok(format!("{domain:04x}:{bus:02x}:{dev:02x}.{func:x}"))
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// Split device arguments at the commas outside `[...]` (DPDK's lists).
+fn split_device_args(args: &str) -> Result<Vec<&str>, String> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in args.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| "a ']' without its '['".to_owned())?
+            }
+            ',' if depth == 0 => {
+                out.push(&args[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth > 0 {
+        return Err("a '[' without its ']'".into());
+    }
+    out.push(&args[start..]);
+    if out.iter().any(|a| a.is_empty()) {
+        return Err("an empty argument (a stray ',')".into());
+    }
+    Ok(out)
+}
+
+/// The absolute path of a capture named in a vdev argument, relative to
+/// `dir`; an `rx_pcap` file must exist, a `tx_pcap` file's directory too.
+fn device_path(key: &str, value: &str, dir: &Path) -> Result<String, String> {
+    let joined = dir.join(value);
+    let path: PathBuf = std::path::absolute(&joined).unwrap_or(joined);
+    if path.is_dir() {
+        return Err(format!(
+            "{key} {} is a directory, not a capture file",
+            path.display()
+        ));
+    }
+    if key == "rx_pcap" {
+        if !path.exists() {
+            return Err(format!("{key} file not found: {}", path.display()));
+        }
+    } else if let Some(parent) = path.parent().filter(|p| !p.is_dir()) {
+        return Err(format!(
+            "{key} directory not found: {} (for {})",
+            parent.display(),
+            path.display()
+        ));
+    }
+    let text = path
+        .to_str()
+        .ok_or_else(|| format!("{key} path {} is not UTF-8", path.display()))?;
+    if let Some(c) = text.chars().find(|&c| c == ',' || c == '=') {
+        return Err(format!(
+            "{key} path {text} contains {c:?}, which DPDK takes as an argument separator; \
+                move the capture"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 // ---------------------------------------------------------------------------
 // Routes and neighbors
 // ---------------------------------------------------------------------------
@@ -1489,6 +1858,83 @@ mod tests {
         ] {
             assert!(parse_unicast_mac(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn pci_addresses() {
+        assert_eq!(parse_pci("0000:03:00.0").as_deref(), Ok("0000:03:00.0"));
+        assert_eq!(parse_pci("03:00.0").as_deref(), Ok("0000:03:00.0"));
+        assert_eq!(parse_pci("AF:1F.7").as_deref(), Ok("0000:af:1f.7"));
+        assert_eq!(parse_pci("10000:e1:00.1").as_deref(), Ok("10000:e1:00.1"));
+        for bad in [
+            "03:00",
+            "3:00.0",
+            "03:0.0",
+            "03:00.00",
+            "03:20.0",
+            "03:00.8",
+            "000:03:00.0",
+            "123456789:03:00.0",
+            "0000:03:00:0",
+            "0000:03:00.0.0",
+            "0x00:03:00.0",
+        ] {
+            assert!(parse_pci(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn device_arguments() {
+        let dir = Path::new("/nonexistent");
+        assert_eq!(
+            parse_dpdk_device("net_null0,size=64,copy=1", dir).as_deref(),
+            Ok("net_null0,size=64,copy=1")
+        );
+        assert_eq!(
+            parse_dpdk_device("net_af_packet0,iface=veth0,qpairs=2", dir).as_deref(),
+            Ok("net_af_packet0,iface=veth0,qpairs=2")
+        );
+        assert_eq!(
+            parse_dpdk_device("net_pcap0,tx_pcap=/tmp/out.pcap", dir).as_deref(),
+            Ok("net_pcap0,tx_pcap=/tmp/out.pcap")
+        );
+        // A PCI device's arguments are not vdev paths.
+        assert_eq!(
+            parse_dpdk_device("03:00.0,rx_pcap=x", dir).as_deref(),
+            Ok("0000:03:00.0,rx_pcap=x")
+        );
+        assert_eq!(split_device_args("a=[1,2],b=3"), Ok(vec!["a=[1,2]", "b=3"]));
+        assert!(split_device_args("a=1,").is_err());
+        assert!(split_device_args("a=[1").is_err());
+    }
+
+    #[test]
+    fn eal_arguments() {
+        for good in [
+            "--no-pci",
+            "-n",
+            "4",
+            "--log-level=8",
+            "--socket-mem=64",
+            "-a",
+            "--vdev",
+        ] {
+            assert_eq!(check_eal_arg(good, false, false), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "--no-huge",
+            "-m",
+            "-m64",
+            "--file-prefix=x",
+            "-l",
+            "-c0x3",
+            "--lcores",
+        ] {
+            assert!(check_eal_arg(bad, false, false).is_err(), "{bad} accepted");
+        }
+        assert!(check_eal_arg("--socket-mem=64", true, false).is_err());
+        assert!(check_eal_arg("--socket-mem=64", false, true).is_err());
     }
 
     #[test]
