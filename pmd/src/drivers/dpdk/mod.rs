@@ -26,20 +26,24 @@
 //!
 //! # Buffers
 //!
-//! One mempool object, as [`DpdkPool`] creates it (`priv_size` =
-//! [`PRIV_SIZE`], data room = 128 + the pool's data room):
+//! One mempool object, as [`DpdkPool`] creates it (no private area,
+//! data room = 128 + the pool's data room):
 //!
 //! ```text
-//!  +------------------+--------------+------------+--------------+----------+
-//!  | struct rte_mbuf  | private area | headroom   | packet data  | tailroom |
-//!  | 128 B, 2 lines:  | Meta (16 B), | 128 B      | data_len B   |          |
-//!  | buf_addr,        | padded to    | (RTE_PKT-  |              |          |
-//!  | data_off,        | 64 B         |  MBUF_     |              |          |
-//!  | data_len, ...    |              |  HEADROOM) |              |          |
-//!  +------------------+--------------+------------+--------------+----------+
-//!  ^ m                ^ m + 128      ^ buf_addr   ^ buf_addr + data_off
-//!                     rte_mbuf_to_priv(m)         |<- buf_len = 128 + data room ->|
+//!  +---------------------------------------+------------+--------------+----------+
+//!  | struct rte_mbuf, 128 B = 2 cache lines | headroom   | packet data  | tailroom |
+//!  |  line 1: buf_addr, data_off, ol_flags, | 128 B      | data_len B   |          |
+//!  |          pkt_len, data_len, vlan_tci   | (RTE_PKT-  |              |          |
+//!  |  line 2: next, ..., dynamic fields:    |  MBUF_     |              |          |
+//!  |          weir_meta = Meta (16 B)       |  HEADROOM) |              |          |
+//!  +---------------------------------------+------------+--------------+----------+
+//!  ^ m                                     ^ buf_addr   ^ buf_addr + data_off
 //! ```
+//!
+//! weir's [`crate::Meta`] is a registered mbuf dynamic field
+//! (`rte_mbuf_dynfield_register("weir_meta")`), so it sits in the mbuf's
+//! second cache line, which freeing an mbuf reads anyway, instead of a
+//! third line per packet.
 //!
 //! [`DpdkMbuf`] is the mbuf pointer (`#[repr(transparent)]`), so a burst
 //! of them *is* an array of `struct rte_mbuf *`: `rx_burst` lets the
