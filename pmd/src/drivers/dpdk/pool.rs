@@ -27,7 +27,6 @@ const _: () = assert!(
     MBUF_HEADROOM >= HEADROOM,
     "weir needs 128 bytes of headroom"
 );
-const _: () = assert!(PRIV_SIZE & (rte_sys::RTE_MBUF_PRIV_ALIGN as usize - 1) == 0);
 const _: () = assert!(MBUF_SIZE == 128, "struct rte_mbuf is two cache lines");
 const _: () = assert!(size_of::<DpdkMbuf>() == size_of::<*mut rte_mbuf>());
 
