@@ -197,9 +197,6 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         let mut verdict = [VERDICT_IPV4; BURST];
         let mut any_ipv4 = false;
         for (i, p) in rx.iter_mut().enumerate() {
-            let m = p.meta_mut();
-            m.in_port = in_port;
-            m.vrf = vrf;
             verdict[i] = match parse(p, iface) {
                 Parsed::Ipv4 { dst } => {
                     dsts[i] = dst;
@@ -223,7 +220,15 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 VERDICT_IPV4 => {
                     forwarded += self.ipv4_output(p, dsts[i], nhs[i], iface, snap) as u64;
                 }
-                VERDICT_PUNT => self.punt(p),
+                VERDICT_PUNT => {
+                    // Only punted packets need to say where they came from:
+                    // the fast path writes no metadata.
+                    let mut p = p;
+                    let m = p.meta_mut();
+                    m.in_port = in_port;
+                    m.vrf = vrf;
+                    self.punt(p)
+                }
                 v => self
                     .counters
                     .count_drop(DropReason::ALL[(v - VERDICT_DROP) as usize]),
@@ -315,18 +320,19 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 h[6..12].copy_from_slice(&adj.eth[6..]);
             }
         }
-        let m = p.meta_mut();
-        m.out_port = adj.port;
         if adj.vlan != 0 {
+            let m = p.meta_mut();
             m.flags |= META_VLAN;
             m.vlan = adj.vlan;
         }
         if forward {
-            self.enqueue_tx(p);
+            self.enqueue_tx_on(adj.port, p);
             true
         } else {
             // Next hop unresolved: the control plane resolves it, holds a
             // few packets and sends them once the MAC is known.
+            let m = p.meta_mut();
+            m.out_port = adj.port;
             m.flags |= META_HOLD;
             m.next_hop = if adj.kind == AdjKind::Glean {
                 adj.ip

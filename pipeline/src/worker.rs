@@ -196,7 +196,14 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// Queue a packet for transmission on `meta.out_port`.
     #[inline]
     pub(crate) fn enqueue_tx(&mut self, p: P::Buf) {
-        let out = p.meta().out_port as usize;
+        let out = p.meta().out_port;
+        self.enqueue_tx_on(out, p);
+    }
+
+    /// Queue a packet for transmission on port `out`.
+    #[inline]
+    pub(crate) fn enqueue_tx_on(&mut self, out: u16, p: P::Buf) {
+        let out = out as usize;
         let Some(q) = self.tx.get_mut(out) else {
             self.counters.count_drop(DropReason::IfaceDown);
             return;

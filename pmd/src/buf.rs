@@ -34,8 +34,10 @@ pub const META_LOCAL: u16 = 1 << 1;
 
 /// Per-packet metadata kept beside the buffer (16 bytes).
 ///
-/// Drivers fill `in_port`, `queue` and the VLAN fields on receive; the
-/// pipeline fills the rest as the packet moves through its stages.
+/// Drivers fill `queue` and the VLAN fields on receive. The pipeline
+/// writes the others only when a packet leaves the fast path (punted to the
+/// control plane, held for ARP, injected): forwarding touches no metadata
+/// beyond reading the VLAN flag.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Meta {
