@@ -59,20 +59,20 @@ fn mac_eq(a: &[u8], b: &[u8; 6]) -> bool {
 }
 
 /// Verify the IPv4 header checksum (RFC 1071): the ones'-complement sum of
-/// the header, checksum included, must be 0xFFFF. The 20-byte header is
-/// summed as five native-endian 32-bit words: the ones'-complement sum is
-/// byte-order independent, so no swapping is needed to compare with
-/// all-ones.
+/// the header, checksum included, must be 0xFFFF.
+///
+/// The ones'-complement sum of 16-bit words is their plain sum S folded
+/// modulo 0xFFFF (a non-zero multiple folds to 0xFFFF), so the header is
+/// valid exactly when S ≡ 0 (mod 0xFFFF) and S ≠ 0. A native-endian 32-bit
+/// word `hi·2^16 + lo` ≡ `hi + lo`, and swapping a word's bytes multiplies
+/// it by 256 (a unit modulo 0xFFFF), so five native-endian 32-bit loads
+/// and one remainder by a constant decide it: no byte swaps, no folds.
 #[inline(always)]
 fn header_checksum_ok(ip: &[u8], hl: usize) -> bool {
     if let (20, Some(ip)) = (hl, ip.first_chunk::<20>()) {
         let w = |i: usize| u32::from_ne_bytes([ip[i], ip[i + 1], ip[i + 2], ip[i + 3]]) as u64;
-        let mut acc = w(0) + w(4) + w(8) + w(12) + w(16);
-        acc = (acc & 0xffff_ffff) + (acc >> 32);
-        acc = (acc & 0xffff) + (acc >> 16);
-        acc = (acc & 0xffff) + (acc >> 16);
-        acc = (acc & 0xffff) + (acc >> 16);
-        acc == 0xffff
+        let acc = w(0) + w(4) + w(8) + w(12) + w(16);
+        acc % 0xffff == 0 && acc != 0
     } else {
         checksum::fold(checksum::sum(&ip[..hl], 0)) == 0
     }
@@ -532,6 +532,22 @@ mod tests {
             h[10..12].copy_from_slice(&c.to_be_bytes());
             assert!(header_checksum_ok(&h, 20));
         }
+    }
+
+    #[test]
+    fn checksum_corner_cases() {
+        assert!(!header_checksum_ok(&[0u8; 20], 20), "all zero is not valid");
+        assert!(
+            header_checksum_ok(&[0xffu8; 20], 20),
+            "all ones sums to 0xFFFF"
+        );
+        let mut h = [0u8; 20];
+        h[0] = 0x45;
+        let c = checksum::checksum(&h);
+        h[10..12].copy_from_slice(&c.to_be_bytes());
+        assert!(header_checksum_ok(&h, 20));
+        h[10] ^= 1;
+        assert!(!header_checksum_ok(&h, 20));
     }
 
     #[test]
