@@ -390,6 +390,8 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// here (RFC 1122 §3.2.2.6); UDP gets port unreachable, other
     /// protocols protocol unreachable (RFC 1122 §3.2.2.1), TCP is dropped
     /// until a service listens.
+    #[cold]
+    #[inline(never)]
     fn local_input(&mut self, p: P::Buf, iface: &IfaceState, snap: &Snapshot) {
         let d = p.data();
         let ip = &d[ETH_LEN..];
@@ -416,6 +418,8 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     }
 
     /// Turn an echo request into the reply in place and send it.
+    #[cold]
+    #[inline(never)]
     fn echo_reply(&mut self, mut p: P::Buf, hl: usize, vrf: u16, snap: &Snapshot) {
         let d = p.data_mut();
         let ip = &mut d[ETH_LEN..];
@@ -441,6 +445,8 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// which arrived on `iface`, subject to the rate limit and to the rules
     /// of §4.3.2.7 (never about ICMP errors, non-first fragments, or
     /// packets from addresses that do not name one host).
+    #[cold]
+    #[inline(never)]
     pub(crate) fn icmp_error(
         &mut self,
         orig: &P::Buf,

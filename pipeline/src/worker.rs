@@ -226,6 +226,8 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
 
     /// Hand a packet waiting for next hop `ip` on `port` to the control
     /// plane, unless enough for it were punted under this snapshot already.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn punt_hold(&mut self, p: P::Buf) {
         let m = p.meta();
         let key = ((m.out_port as u64) << 32 | m.next_hop as u64) + 1;
@@ -247,6 +249,8 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
 
     /// Hand a packet to the control plane.
     #[inline]
+    #[cold]
+    #[inline(never)]
     pub(crate) fn punt(&mut self, p: P::Buf) {
         match self.queues.punt.push(p) {
             Ok(()) => self.counters.punted.add(1),
