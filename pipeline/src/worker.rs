@@ -248,7 +248,6 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     }
 
     /// Hand a packet to the control plane.
-    #[inline]
     #[cold]
     #[inline(never)]
     pub(crate) fn punt(&mut self, p: P::Buf) {
