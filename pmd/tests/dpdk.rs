@@ -39,6 +39,16 @@ fn pool(name: &str, count: usize) -> DpdkPool {
     DpdkPool::new(name, count, 2048, 64, -1).expect("mbuf pool")
 }
 
+/// Remove a test's files, and the test directory once it is empty.
+fn cleanup(files: &[&PathBuf]) {
+    for f in files {
+        let _ = std::fs::remove_file(f);
+        if let Some(dir) = f.parent() {
+            let _ = std::fs::remove_dir(dir); // fails while others use it
+        }
+    }
+}
+
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("weir-dpdk-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -280,6 +290,7 @@ fn pcap_in_pcap_out_matches_native_driver() {
         .map(|r| r.data)
         .collect();
     assert_eq!(out, frames, "what went out is what came in");
+    cleanup(&[&input, &output]);
 }
 
 #[test]
@@ -307,6 +318,8 @@ fn pcap_oversized_frame_is_dropped_and_counted() {
     assert_eq!(p[0].stats().rx_errors.get(), 1);
     drop(got);
     assert_eq!(pool.available(), avail, "the chain was freed whole");
+    drop(p);
+    cleanup(&[&input]);
 }
 
 #[test]
