@@ -13,7 +13,7 @@
 
 use crate::counters::DropReason;
 use crate::fib::NO_ROUTE;
-use crate::state::{AdjKind, IfaceState, Snapshot};
+use crate::state::{Adj, AdjKind, IfaceState, Snapshot};
 use crate::wire::checksum;
 use crate::worker::{Worker, META_HOLD};
 use pmd::{Buf, Burst, Pool, Port, BURST, META_VLAN};
@@ -33,18 +33,11 @@ pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// A source address that must not be routed (RFC 1812 §5.3.7): this
-/// network (0/8), loopback (127/8), multicast and class E (224/3 upward).
+/// An address that unicast routing never forwards from or to (RFC 1812
+/// §5.3.7, §4.2.2.11): this network (0/8), loopback (127/8), multicast,
+/// class E and the limited broadcast (224/3 upward).
 #[inline(always)]
-fn martian_src(a: u32) -> bool {
-    let top = a >> 24;
-    top == 0 || top == 127 || top >= 224
-}
-
-/// A destination that is never forwarded by unicast routing: 0/8,
-/// loopback, multicast, class E and the limited broadcast.
-#[inline(always)]
-fn martian_dst(a: u32) -> bool {
+fn martian(a: u32) -> bool {
     let top = a >> 24;
     top == 0 || top == 127 || top >= 224
 }
@@ -138,7 +131,7 @@ fn parse<B: Buf>(p: &mut B, iface: &IfaceState) -> Parsed {
     }
     let src = u32::from_be_bytes([h[26], h[27], h[28], h[29]]);
     let dst = u32::from_be_bytes([h[30], h[31], h[32], h[33]]);
-    if martian_src(src) || martian_dst(dst) {
+    if martian(src) || martian(dst) {
         return Parsed::Drop(DropReason::Martian);
     }
     let extra = len - ETH_LEN - total;
@@ -253,12 +246,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             self.icmp_error(&p, iface, snap, 3, 0, 0);
             return false;
         }
-        let mut adj = snap.adj(nh);
-        if adj.kind == AdjKind::Attached {
-            if let Some(n) = snap.neighbors.get(adj.port, dst) {
-                adj = snap.adj(n);
-            }
-        }
+        let (_, adj) = snap.resolve(nh, dst);
         match adj.kind {
             AdjKind::Forward => {}
             AdjKind::Local => {
@@ -329,19 +317,24 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             self.enqueue_tx_on(adj.port, p);
             true
         } else {
-            // Next hop unresolved: the control plane resolves it, holds a
-            // few packets and sends them once the MAC is known.
-            let m = p.meta_mut();
-            m.out_port = adj.port;
-            m.flags |= META_HOLD;
-            m.next_hop = if adj.kind == AdjKind::Glean {
-                adj.ip
-            } else {
-                dst
-            };
-            self.punt_hold(p);
+            self.hold_for_neighbor(p, adj, dst);
             false
         }
+    }
+
+    /// The next hop of `p` (a Glean gateway, or `dst` itself on an Attached
+    /// subnet) has no MAC yet: the control plane resolves it, holds a few
+    /// packets and sends them once it is known. The source MAC is written.
+    fn hold_for_neighbor(&mut self, mut p: P::Buf, adj: &Adj, dst: u32) {
+        let m = p.meta_mut();
+        m.out_port = adj.port;
+        m.flags |= META_HOLD;
+        m.next_hop = if adj.kind == AdjKind::Glean {
+            adj.ip
+        } else {
+            dst
+        };
+        self.punt_hold(p);
     }
 
     /// Send a locally built IPv4 packet (Ethernet header space included,
@@ -372,15 +365,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             }
             AdjKind::Attached | AdjKind::Glean => {
                 d[6..12].copy_from_slice(&adj.eth[6..]);
-                let next_hop = if adj.kind == AdjKind::Glean {
-                    adj.ip
-                } else {
-                    dst
-                };
-                let m = p.meta_mut();
-                m.flags |= META_HOLD;
-                m.next_hop = next_hop;
-                self.punt_hold(p);
+                self.hold_for_neighbor(p, &adj, dst);
             }
             _ => {}
         }
@@ -461,7 +446,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         let hl = ((ip[0] & 0x0f) as usize) * 4;
         let total = (be16(ip, 2) as usize).min(ip.len());
         let src = be32(ip, 12);
-        if iface.primary_ip == 0 || martian_src(src) || src == u32::MAX {
+        if iface.primary_ip == 0 || martian(src) {
             return;
         }
         if be16(ip, 6) & 0x1fff != 0 {

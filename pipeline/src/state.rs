@@ -236,13 +236,20 @@ impl Snapshot {
         if nh == crate::fib::NO_ROUTE {
             return None;
         }
+        Some(self.resolve(nh, dst))
+    }
+
+    /// The adjacency a lookup result `nh` leads to for `dst`: a connected
+    /// subnet's host comes from the neighbor map when it is known.
+    #[inline]
+    pub fn resolve(&self, nh: NextHop, dst: u32) -> (NextHop, &Adj) {
         let adj = self.adj(nh);
         if adj.kind == AdjKind::Attached {
             if let Some(n) = self.neighbors.get(adj.port, dst) {
-                return Some((n, self.adj(n)));
+                return (n, self.adj(n));
             }
         }
-        Some((nh, adj))
+        (nh, adj)
     }
 }
 
