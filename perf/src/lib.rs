@@ -1,1 +1,4 @@
-//! Benchmark harness (RFC 2544-style trials); see issue 4.
+//! weir's benchmarks: RFC 2544-style forwarding trials (`weir bench`) and
+//! the FIB benchmark (`weir bench fib`).
+
+pub mod fib;

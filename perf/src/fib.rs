@@ -1,0 +1,1 @@
+//! The FIB benchmark (`weir bench fib`).
