@@ -208,10 +208,10 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             self.counters.count_drop(DropReason::IfaceDown);
             return;
         };
-        if q.is_full() {
+        if let Err(full) = q.try_push(p) {
             self.ports[out].tx_burst(q);
+            q.push(full.element());
         }
-        q.push(p);
     }
 
     /// Transmit every pending output burst.

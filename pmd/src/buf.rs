@@ -34,10 +34,12 @@ pub const META_LOCAL: u16 = 1 << 1;
 
 /// Per-packet metadata kept beside the buffer (16 bytes).
 ///
-/// Drivers fill `queue` and the VLAN fields on receive. The pipeline
-/// writes the others only when a packet leaves the fast path (punted to the
-/// control plane, held for ARP, injected): forwarding touches no metadata
-/// beyond reading the VLAN flag.
+/// Native drivers fill `queue` and the VLAN fields on receive; DPDK leaves
+/// the metadata of a received packet undefined (it lives in the mbuf's
+/// second cache line, which the fast path never touches). So the pipeline
+/// writes the fields it needs when a packet leaves the fast path (punted to
+/// the control plane, held for ARP, injected) and reads the 802.1Q tag only
+/// through [`Buf::vlan`] and [`Buf::set_vlan`], never through `flags`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Meta {
@@ -96,6 +98,29 @@ pub trait Buf: Send + Sized + 'static {
     fn trim(&mut self, n: usize) -> Option<()>;
     /// Empty the packet and restore the default headroom.
     fn reset(&mut self);
+    /// The 802.1Q TCI of the tag this packet carries outside its data
+    /// (stripped on receive, or to be inserted on transmit), if any.
+    ///
+    /// Native buffers keep it in [`Meta`] (`META_VLAN`, `vlan`); DPDK's
+    /// mbufs in their own `vlan_tci` and offload flags, in the first cache
+    /// line, which the driver just wrote.
+    #[inline]
+    fn vlan(&self) -> Option<u16> {
+        let m = self.meta();
+        (m.flags & META_VLAN != 0).then_some(m.vlan)
+    }
+    /// Tag the packet with 802.1Q TCI `tci` on transmit (`None`: untagged).
+    #[inline]
+    fn set_vlan(&mut self, tci: Option<u16>) {
+        let m = self.meta_mut();
+        match tci {
+            Some(t) => {
+                m.flags |= META_VLAN;
+                m.vlan = t;
+            }
+            None => m.flags &= !META_VLAN,
+        }
+    }
     /// Metadata.
     fn meta(&self) -> &Meta;
     /// Metadata, writable.

@@ -13,7 +13,7 @@ use pmd::drivers::dpdk::{
     DpdkPortConfig, EalConfig,
 };
 use pmd::drivers::pcap::{self, PcapConfig};
-use pmd::{Buf, Burst, NativePool, Pool, Port, BURST, HEADROOM, META_VLAN};
+use pmd::{Buf, Burst, NativePool, Pool, Port, BURST, HEADROOM};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -119,8 +119,8 @@ fn ring_pair_carries_traffic_both_ways() {
     assert_eq!(got.len(), 100);
     for (i, (m, f)) in got.iter().zip(&frames).enumerate() {
         assert_eq!(m.data(), &f[..], "frame {i}");
-        assert_eq!(m.meta().queue, 0);
         assert_eq!(m.headroom(), HEADROOM);
+        assert_eq!(m.vlan(), None);
     }
     let bytes: u64 = frames.iter().map(|f| f.len() as u64).sum();
     assert_eq!(a[0].stats().tx_packets.get(), 100);
@@ -129,10 +129,9 @@ fn ring_pair_carries_traffic_both_ways() {
     assert_eq!(b[0].stats().rx_bytes.get(), bytes);
     drop(got);
 
-    // B queue 1 -> A queue 1, with an 802.1Q tag put back from the metadata.
+    // B queue 1 -> A queue 1, with an 802.1Q tag put back in software.
     let mut burst = fill(&pool, &[frame(64, 7)]);
-    burst[0].meta_mut().flags |= META_VLAN;
-    burst[0].meta_mut().vlan = 0x2064; // PCP 1, VID 100
+    burst[0].set_vlan(Some(0x2064)); // PCP 1, VID 100
     assert_eq!(b[1].tx_burst(&mut burst), 1);
     let got = rx_n(&mut a[1], 1);
     assert_eq!(got.len(), 1);
@@ -142,12 +141,7 @@ fn ring_pair_carries_traffic_both_ways() {
     assert_eq!(&d[..12], &f[..12]);
     assert_eq!(&d[12..16], &[0x81, 0x00, 0x20, 0x64]);
     assert_eq!(&d[16..], &f[12..]);
-    assert_eq!(got[0].meta().queue, 1);
-    assert_eq!(
-        got[0].meta().flags & META_VLAN,
-        0,
-        "the ring does not strip"
-    );
+    assert_eq!(got[0].vlan(), None, "the ring does not strip");
     assert!(rx_n(&mut a[0], 1).is_empty(), "nothing crossed queues");
     drop(got);
     assert_eq!(pool.available(), avail, "every mbuf went home");

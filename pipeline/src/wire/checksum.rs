@@ -131,6 +131,23 @@ pub fn update16(old_checksum: u16, old: u16, new: u16) -> u16 {
     !(acc as u16)
 }
 
+/// The IPv4 header checksum after the TTL drops by one: RFC 1624 eqn. 3
+/// with `~m + m'` = `!0x0100` (the TTL is the high byte of its word),
+/// computed on the field as stored. `stored` and the result are the two
+/// checksum bytes read and written in native byte order: the
+/// ones'-complement sum is byte-order independent (RFC 1071 §2(B)), so no
+/// byte swaps are needed on any host.
+#[inline(always)]
+pub fn ttl_decrement(stored: u16) -> u16 {
+    // !0x0100 as it sits in memory (network order), read natively.
+    let k = u16::from_ne_bytes([0xfe, 0xff]);
+    // At most 0x1FFFE: one end-around-carry fold suffices, and the result
+    // is never 0 (k != 0), exactly as update16 gives.
+    let acc = u32::from(!stored) + u32::from(k);
+    let acc = (acc & 0xffff) + (acc >> 16);
+    !(acc as u16)
+}
+
 /// Updates checksum field `old_checksum` after a 32-bit value of the
 /// covered data (aligned on a 16-bit word, e.g. an IPv4 address) changed
 /// from `old` to `new` (RFC 1624 eqn. 3, applied to both words at once).
@@ -147,6 +164,31 @@ pub fn update32(old_checksum: u16, old: u32, new: u32) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ttl_decrement_matches_update16_and_recomputation() {
+        let mut rng = XorShift::new(0x77a1);
+        for i in 0..200_000u32 {
+            let mut h = [0u8; 20];
+            for b in h.iter_mut() {
+                *b = rng.next_u64() as u8;
+            }
+            h[0] = 0x45;
+            h[8] = (i % 255) as u8 + 1; // TTL 1..=255
+            h[10] = 0;
+            h[11] = 0;
+            let c = checksum(&h);
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            let old = u16::from_be_bytes([h[8], h[9]]);
+            let want = update16(c, old, old - 0x0100);
+            let got = ttl_decrement(u16::from_ne_bytes([h[10], h[11]])).to_ne_bytes();
+            assert_eq!(got, want.to_be_bytes(), "header {h:02x?}");
+            // And the result is what a full recomputation gives.
+            h[8] -= 1;
+            h[10..12].copy_from_slice(&got);
+            assert_eq!(fold(sum(&h, 0)), 0, "header {h:02x?}");
+        }
+    }
     use crate::wire::testutil::XorShift;
 
     /// The textbook loop of RFC 1071 §4.1, to check the fast one against.

@@ -59,8 +59,8 @@
 //! - **802.1Q**: the kernel strips the outer tag of a received frame into
 //!   the frame header (`TP_STATUS_VLAN_VALID`, `tp_vlan_tci`, and
 //!   `tp_vlan_tpid` with `TP_STATUS_VLAN_TPID_VALID`). A `0x8100` tag
-//!   becomes `meta.vlan` with [`META_VLAN`] set; any other TPID (802.1ad
-//!   `0x88a8`) cannot be expressed in [`crate::Meta`], so the tag is put
+//!   becomes the packet's [`Buf::vlan`]; any other TPID (802.1ad
+//!   `0x88a8`) cannot be expressed there, so the tag is put
 //!   back into the data and the frame is delivered exactly as on the wire.
 //! - **Own traffic**: `PACKET_IGNORE_OUTGOING` (Linux 4.20) keeps frames
 //!   leaving the interface out of the ring; on older kernels the driver
@@ -81,8 +81,8 @@
 //! # Transmit
 //!
 //! `tx_burst` copies each packet into the next TX frame if that frame is
-//! `TP_STATUS_AVAILABLE`, putting a `0x8100` tag (TCI `meta.vlan`) back
-//! after the MAC addresses when [`META_VLAN`] is set, marks it
+//! `TP_STATUS_AVAILABLE`, putting a `0x8100` tag back after the MAC
+//! addresses when the packet has a [`Buf::vlan`], marks it
 //! `TP_STATUS_SEND_REQUEST`, and kicks the kernel once per burst with a
 //! non-blocking `sendto`. A packet finding no free frame, or too long for a
 //! frame, or shorter than an Ethernet header, is dropped and counted in
@@ -102,7 +102,7 @@
 
 mod csum;
 
-use crate::buf::{Buf, Burst, Pool, META_VLAN};
+use crate::buf::{Buf, Burst, Pool};
 use crate::port::Port;
 use crate::stats::QueueStats;
 use std::ffi::CString;
@@ -808,12 +808,10 @@ impl<P: Pool> AfPacketPort<P> {
         if status & libc::TP_STATUS_CSUMNOTREADY != 0 {
             csum::complete(b.data_mut());
         }
-        let m = b.meta_mut();
-        m.queue = self.queue;
+        b.meta_mut().queue = self.queue;
         let mut wire = len;
         if let Some((_, tci)) = tag.filter(|_| !reinsert) {
-            m.vlan = tci;
-            m.flags |= META_VLAN;
+            b.set_vlan(Some(tci));
             wire += VLAN_HLEN;
         }
         Rx::Packet(b, wire)
@@ -900,7 +898,8 @@ impl<P: Pool> Port<P> for AfPacketPort<P> {
         let room = self.tx.frame_size - HDR_LEN;
         let (mut sent, mut bytes, mut dropped) = (0u64, 0u64, 0u64);
         for p in pkts.drain(..) {
-            let tag = p.meta().flags & META_VLAN != 0;
+            let tci = p.vlan();
+            let tag = tci.is_some();
             let len = p.len() + if tag { VLAN_HLEN } else { 0 };
             if len > room || p.len() < ETH_HLEN {
                 dropped += 1;
@@ -923,7 +922,8 @@ impl<P: Pool> Port<P> for AfPacketPort<P> {
                 if tag {
                     dst[..ETH_ALEN2].copy_from_slice(&src[..ETH_ALEN2]);
                     dst[ETH_ALEN2..ETH_ALEN2 + 2].copy_from_slice(&TPID_8021Q.to_be_bytes());
-                    dst[ETH_ALEN2 + 2..ETH_ALEN2 + 4].copy_from_slice(&p.meta().vlan.to_be_bytes());
+                    dst[ETH_ALEN2 + 2..ETH_ALEN2 + 4]
+                        .copy_from_slice(&tci.unwrap_or(0).to_be_bytes());
                     dst[ETH_ALEN2 + VLAN_HLEN..].copy_from_slice(&src[ETH_ALEN2..]);
                 } else {
                     dst.copy_from_slice(src);

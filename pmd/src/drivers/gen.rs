@@ -62,7 +62,7 @@ pub use flows::{Flow, Flows, IpRange, PortRange};
 pub use stamp::{Stamp, MASK48, STAMP_LEN, STAMP_MAGIC, STAMP_OFFSET};
 pub use stats::{GenSnapshot, GenStats, Latency, StreamSnapshot, LATENCY_BUCKETS, MAX_STREAMS};
 
-use crate::buf::{Buf, Burst, Meta, Pool, BURST, META_VLAN};
+use crate::buf::{Buf, Burst, Meta, Pool, BURST};
 use crate::port::Port;
 use crate::stats::QueueStats;
 use crate::tsc;
@@ -106,8 +106,8 @@ pub struct GenConfig {
     /// If non-empty, frame sizes cycle through this list (each counted as
     /// `frame_size` is) and `frame_size` is ignored; e.g. [`SIMPLE_IMIX`].
     pub sizes: Vec<usize>,
-    /// 802.1Q TCI (usually just the VLAN ID) to put in the metadata of
-    /// generated packets (`META_VLAN`); the transmitting driver inserts it.
+    /// 802.1Q TCI (usually just the VLAN ID) of generated packets
+    /// ([`Buf::set_vlan`]); the transmitting driver inserts the tag.
     pub vlan: Option<u16>,
     /// Packets per second for the whole port, shared evenly between its
     /// queues; `None` generates as fast as the port is polled.
@@ -312,6 +312,8 @@ struct Generator {
     rate: Option<Bucket>,
     /// Metadata of every generated packet.
     meta: Meta,
+    /// 802.1Q TCI of every generated packet, if tagged.
+    vlan: Option<u16>,
 }
 
 impl Generator {
@@ -361,14 +363,10 @@ impl Generator {
         };
         let mut mac = [0u8; 8];
         mac[2..].copy_from_slice(&cfg.src_mac);
-        let mut meta = Meta {
+        let meta = Meta {
             queue: queue as u16,
             ..Meta::default()
         };
-        if let Some(tci) = cfg.vlan {
-            meta.flags |= META_VLAN;
-            meta.vlan = tci;
-        }
         Generator {
             head,
             csum_base,
@@ -380,6 +378,7 @@ impl Generator {
             remaining,
             rate,
             meta,
+            vlan: cfg.vlan,
         }
     }
 
@@ -419,6 +418,9 @@ impl Generator {
                     self.fill(d, size, now);
                 }
                 *b.meta_mut() = self.meta;
+                if self.vlan.is_some() {
+                    b.set_vlan(self.vlan);
+                }
             }
             bytes = got * usize::from(size.len);
         } else {
@@ -432,6 +434,9 @@ impl Generator {
                     self.fill(d, size, now);
                 }
                 *b.meta_mut() = self.meta;
+                if self.vlan.is_some() {
+                    b.set_vlan(self.vlan);
+                }
                 bytes += usize::from(size.len);
             }
         }
@@ -620,12 +625,8 @@ impl<P: Pool> GenPort<P> {
             };
             let d: &mut [u8; ARP_FRAME_LEN] = d.try_into().expect("exact length");
             let Some(tci) = arp.pop_into(d) else { break };
-            let m = b.meta_mut();
-            m.queue = self.queue as u16;
-            if let Some(tci) = tci {
-                m.flags |= META_VLAN;
-                m.vlan = tci;
-            }
+            b.meta_mut().queue = self.queue as u16;
+            b.set_vlan(tci);
             out.push(b);
             n += 1;
         }
@@ -715,7 +716,7 @@ impl<P: Pool> Port<P> for GenPort<P> {
                 _ => {
                     other += 1;
                     if let Some(arp) = &mut self.arp {
-                        match arp.on_frame(d, p.meta()) {
+                        match arp.on_frame(d, p.vlan()) {
                             Outcome::Ignored => {}
                             Outcome::Queued => q.arp_requests.add(1),
                             Outcome::Dropped => q.arp_dropped.add(1),

@@ -11,10 +11,9 @@
 //! records are written through a `BufWriter` that is flushed by
 //! [`Port::flush`], [`PcapPort::finish`] and on drop.
 //!
-//! VLAN tags: the other drivers strip 802.1Q tags into the metadata, but a
-//! tagged frame in the input file is replayed as it is, tag in the data
-//! and no `META_VLAN`. On output, a packet whose metadata has `META_VLAN`
-//! is written with the tag re-inserted after the MAC addresses, as it
+//! VLAN tags: the other drivers strip 802.1Q tags out of the data
+//! ([`Buf::vlan`]), but a tagged frame in the input file is replayed as it
+//! is, tag in the data. On output, a packet with a [`Buf::vlan`] is written with the tag re-inserted after the MAC addresses, as it
 //! would appear on a wire.
 //!
 //! File format (all fields in the byte order the magic number reveals):
@@ -31,7 +30,7 @@
 //!
 //! Files are written little-endian with microsecond timestamps.
 
-use crate::buf::{Buf, Burst, Pool, META_VLAN};
+use crate::buf::{Buf, Burst, Pool};
 use crate::port::Port;
 use crate::stats::QueueStats;
 use std::fs::File;
@@ -660,8 +659,7 @@ impl<P: Pool> Port<P> for PcapPort<P> {
         };
         let (mut sent, mut bytes) = (0, 0);
         for p in pkts.iter() {
-            let m = p.meta();
-            let tci = (m.flags & META_VLAN != 0).then_some(m.vlan);
+            let tci = p.vlan();
             let ts = now.unwrap_or_else(|| deterministic_ts(w.index));
             match write_record(&mut w.w, ts, p.data(), tci) {
                 Ok(()) => {

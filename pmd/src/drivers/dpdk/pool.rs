@@ -301,6 +301,13 @@ pub(crate) fn meta_ptr(m: *mut rte_mbuf) -> *mut Meta {
     (m as *mut u8).wrapping_add(META_OFFSET.load(Ordering::Relaxed)) as *mut Meta
 }
 
+/// `ol_flags` saying the packet has an 802.1Q tag outside its data: the
+/// device stripped it (`vlan_tci` holds the TCI), or weir asks for one on
+/// transmit. [`Buf::vlan`] reads these instead of [`Meta`], so the fast
+/// path never touches the mbuf's second cache line.
+pub(crate) const VLAN_FLAGS: u64 =
+    rte_sys::RTE_MBUF_F_RX_VLAN_STRIPPED as u64 | rte_sys::RTE_MBUF_F_TX_VLAN;
+
 /// One single-segment `rte_mbuf` from a [`DpdkPool`], owned; freed to its
 /// mempool on drop (`rte_pktmbuf_free`).
 ///
@@ -352,7 +359,7 @@ impl DpdkMbuf {
     }
 
     #[inline(always)]
-    fn mb(&self) -> &rte_mbuf {
+    pub(crate) fn mb(&self) -> &rte_mbuf {
         // SAFETY: we own the mbuf.
         unsafe { self.m.as_ref() }
     }
@@ -462,6 +469,22 @@ impl Buf for DpdkMbuf {
     fn reset(&mut self) {
         let off = MBUF_HEADROOM.min(self.mb().buf_len as usize);
         self.set_data(off, 0);
+    }
+
+    #[inline(always)]
+    fn vlan(&self) -> Option<u16> {
+        let m = self.mb();
+        (m.ol_flags & VLAN_FLAGS != 0).then_some(m.vlan_tci)
+    }
+
+    #[inline]
+    fn set_vlan(&mut self, tci: Option<u16>) {
+        let m = self.mb_mut();
+        m.ol_flags &= !(VLAN_FLAGS | rte_sys::RTE_MBUF_F_RX_VLAN as u64);
+        if let Some(t) = tci {
+            m.ol_flags |= rte_sys::RTE_MBUF_F_TX_VLAN;
+            m.vlan_tci = t;
+        }
     }
 
     #[inline]

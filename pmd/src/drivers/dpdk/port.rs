@@ -2,8 +2,8 @@
 
 use super::eal::{live_port, require_eal};
 use super::error::{strerror, DpdkError};
-use super::pool::{meta_ptr, DpdkMbuf, DpdkPool};
-use crate::buf::{Buf, Burst, Meta, META_VLAN};
+use super::pool::{DpdkMbuf, DpdkPool, VLAN_FLAGS};
+use crate::buf::{Buf, Burst};
 use crate::port::Port;
 use crate::stats::QueueStats;
 use rte_sys::{rte_eth_conf, rte_eth_dev_info, rte_eth_link, rte_eth_stats, rte_mbuf, rte_ring};
@@ -716,8 +716,37 @@ fn insert_vlan(p: &mut DpdkMbuf, tci: u16) -> bool {
     d.copy_within(4..16, 0);
     d[12..14].copy_from_slice(&0x8100u16.to_be_bytes());
     d[14..16].copy_from_slice(&tci.to_be_bytes());
-    p.meta_mut().flags &= !META_VLAN;
+    p.set_vlan(None);
     true
+}
+
+/// The uncommon part of a received burst: drop chained mbufs (larger than
+/// one buffer; weir handles single segments only) and count stripped VLAN
+/// tags as on the wire. Compacts the kept ones to the front of `slots`;
+/// returns (kept, extra bytes, dropped).
+///
+/// # Safety
+/// `slots[..n]` are mbufs just received, owned by the caller.
+#[cold]
+unsafe fn rx_fixup(slots: *mut *mut rte_mbuf, n: usize) -> (usize, u64, u64) {
+    let (mut kept, mut extra, mut bad) = (0usize, 0u64, 0u64);
+    for i in 0..n {
+        let m = *slots.add(i);
+        let mb = &*m;
+        if mb.nb_segs != 1 {
+            extra = extra.wrapping_sub(mb.data_len as u64);
+            rte_sys::shim_pktmbuf_free(m);
+            bad += 1;
+            continue;
+        }
+        if mb.ol_flags & VLAN_FLAGS != 0 {
+            // Counted as on the wire, tag included.
+            extra = extra.wrapping_add(4);
+        }
+        *slots.add(kept) = m;
+        kept += 1;
+    }
+    (kept, extra, bad)
 }
 
 impl Port<DpdkPool> for DpdkPort {
@@ -745,37 +774,27 @@ impl Port<DpdkPool> for DpdkPort {
             if n == 0 {
                 return 0;
             }
-            let (mut kept, mut bytes, mut bad) = (0usize, 0u64, 0u64);
+            // The common case touches each mbuf's first cache line only:
+            // its length, segment count and offload flags.
+            let (mut bytes, mut odd) = (0u64, 0u64);
             for i in 0..n {
-                let m = *slots.add(i);
-                let mb = &*m;
-                if mb.nb_segs != 1 {
-                    // Larger than a buffer: weir handles single segments only.
-                    rte_sys::shim_pktmbuf_free(m);
-                    bad += 1;
-                    continue;
-                }
+                let mb = &**slots.add(i);
                 bytes += mb.data_len as u64;
-                let mut meta = Meta {
-                    queue: self.queue,
-                    ..Meta::default()
-                };
-                if mb.ol_flags & rte_sys::RTE_MBUF_F_RX_VLAN_STRIPPED as u64 != 0 {
-                    meta.vlan = mb.vlan_tci;
-                    meta.flags = META_VLAN;
-                    // Counted as on the wire, tag included.
-                    bytes += 4;
-                }
-                meta_ptr(m).write(meta);
-                *slots.add(kept) = m;
-                kept += 1;
+                odd |= (mb.nb_segs as u64 ^ 1) | (mb.ol_flags & VLAN_FLAGS);
             }
+            let kept = if odd == 0 {
+                n
+            } else {
+                let (kept, extra, bad) = rx_fixup(slots, n);
+                bytes = bytes.wrapping_add(extra);
+                if bad > 0 {
+                    self.stats.rx_errors.add(bad);
+                }
+                kept
+            };
             out.set_len(start + kept);
             self.stats.rx_packets.add(kept as u64);
             self.stats.rx_bytes.add(bytes);
-            if bad > 0 {
-                self.stats.rx_errors.add(bad);
-            }
             kept
         }
     }
@@ -787,15 +806,26 @@ impl Port<DpdkPool> for DpdkPort {
         }
         let mut untagged = 0u64;
         let mut bytes = 0u64;
-        pkts.retain(|p| {
-            let m = *p.meta();
-            if m.flags & META_VLAN != 0 && !insert_vlan(p, m.vlan) {
-                untagged += 1;
-                return false;
-            }
+        let mut tagged = 0u64;
+        for p in pkts.iter() {
             bytes += p.len() as u64;
-            true
-        });
+            tagged |= p.mb().ol_flags & VLAN_FLAGS;
+        }
+        if tagged != 0 {
+            // Put the tags back in software (no VLAN insert offload is
+            // configured), dropping frames with no room for one.
+            bytes = 0;
+            pkts.retain(|p| {
+                if let Some(tci) = p.vlan() {
+                    if !insert_vlan(p, tci) {
+                        untagged += 1;
+                        return false;
+                    }
+                }
+                bytes += p.len() as u64;
+                true
+            });
+        }
         let n = pkts.len();
         // SAFETY: the driver takes ownership of the first `sent` mbufs; the
         // rest are ours and freed here; then the vector forgets them all.

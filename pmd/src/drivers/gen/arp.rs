@@ -6,7 +6,6 @@
 //! small fixed queue, no allocation.
 
 use super::flows::IpRange;
-use crate::buf::{Meta, META_VLAN};
 use arrayvec::ArrayVec;
 use std::net::Ipv4Addr;
 
@@ -75,8 +74,9 @@ impl Responder {
     }
 
     /// Look at a frame sent to the port; queue a reply if it is an ARP
-    /// request (Ethernet/IPv4) for one of our hosts.
-    pub(super) fn on_frame(&mut self, frame: &[u8], meta: &Meta) -> Outcome {
+    /// request (Ethernet/IPv4) for one of our hosts; `tci` is the 802.1Q
+    /// tag it came with, which the reply carries too.
+    pub(super) fn on_frame(&mut self, frame: &[u8], tci: Option<u16>) -> Outcome {
         let Some(req) = parse_request(frame) else {
             return Outcome::Ignored;
         };
@@ -88,7 +88,7 @@ impl Responder {
             host_mac: host_mac(self.base_mac, index),
             peer_ip: req.sender_ip,
             peer_mac: req.sender_mac,
-            tci: (meta.flags & META_VLAN != 0).then_some(meta.vlan),
+            tci,
         };
         match self.pending.try_push(reply) {
             Ok(()) => Outcome::Queued,
@@ -181,9 +181,8 @@ mod tests {
     fn answers_only_its_hosts_and_bounds_the_queue() {
         let hosts = IpRange::new(Ipv4Addr::new(10, 0, 0, 1), 4);
         let mut r = Responder::new(hosts, [2, 0, 0, 0, 1, 0]);
-        let meta = Meta::default();
-        assert_eq!(r.on_frame(&request([10, 0, 0, 5]), &meta), Outcome::Ignored);
-        assert_eq!(r.on_frame(&request([10, 0, 0, 3]), &meta), Outcome::Queued);
+        assert_eq!(r.on_frame(&request([10, 0, 0, 5]), None), Outcome::Ignored);
+        assert_eq!(r.on_frame(&request([10, 0, 0, 3]), None), Outcome::Queued);
         let mut out = [0u8; ARP_FRAME_LEN];
         assert_eq!(r.pop_into(&mut out), Some(None));
         assert_eq!(&out[0..6], &[2, 0, 0, 0, 0, 0xfe]);
@@ -192,17 +191,17 @@ mod tests {
         assert_eq!(&out[38..42], &[10, 0, 0, 254]);
         assert!(r.pop_into(&mut out).is_none());
         for _ in 0..ARP_QUEUE {
-            assert_eq!(r.on_frame(&request([10, 0, 0, 1]), &meta), Outcome::Queued);
+            assert_eq!(r.on_frame(&request([10, 0, 0, 1]), None), Outcome::Queued);
         }
-        assert_eq!(r.on_frame(&request([10, 0, 0, 1]), &meta), Outcome::Dropped);
+        assert_eq!(r.on_frame(&request([10, 0, 0, 1]), None), Outcome::Dropped);
         let mut reply = request([10, 0, 0, 1]);
         reply[21] = 2;
         r.pending.clear();
         assert_eq!(
-            r.on_frame(&reply, &meta),
+            r.on_frame(&reply, None),
             Outcome::Ignored,
             "a reply is not a request"
         );
-        assert_eq!(r.on_frame(&reply[..40], &meta), Outcome::Ignored);
+        assert_eq!(r.on_frame(&reply[..40], None), Outcome::Ignored);
     }
 }
