@@ -181,22 +181,27 @@ impl Rib {
             .flat_map(|m| m.values().filter_map(|v| v.first()))
     }
 
-    /// Build the FIB of every VRF, resolving targets to adjacency indices.
+    /// Build the FIB of every VRF, resolving targets to adjacency indices
+    /// (one pass per table, [`Fib4::from_routes`]). Later changes go into a
+    /// clone of the published table ([`Fib4::insert`]/[`Fib4::remove`]
+    /// copy only the parts they touch), never into the published one.
     pub fn build_fibs<B>(&self, neighbors: &mut NeighborTable<B>) -> Vec<Arc<Fib4>> {
         (0..self.vrfs.len())
             .map(|vrf| {
-                let mut fib = Fib4::new();
-                for r in self.best(vrf) {
-                    let nh = match r.target {
-                        Target::Local => ADJ_LOCAL,
-                        Target::Blackhole | Target::Broadcast => ADJ_BLACKHOLE,
-                        Target::Reject => ADJ_REJECT,
-                        Target::Attached(port) => attached_adj(port),
-                        Target::Gateway(port, ip) => neighbors.gateway_adj(port, ip),
-                    };
-                    fib.insert(r.prefix.into(), r.len, nh);
-                }
-                Arc::new(fib)
+                let routes: Vec<(u32, u8, NextHop)> = self
+                    .best(vrf)
+                    .map(|r| {
+                        let nh = match r.target {
+                            Target::Local => ADJ_LOCAL,
+                            Target::Blackhole | Target::Broadcast => ADJ_BLACKHOLE,
+                            Target::Reject => ADJ_REJECT,
+                            Target::Attached(port) => attached_adj(port),
+                            Target::Gateway(port, ip) => neighbors.gateway_adj(port, ip),
+                        };
+                        (r.prefix.into(), r.len, nh)
+                    })
+                    .collect();
+                Arc::new(Fib4::from_routes(routes))
             })
             .collect()
     }

@@ -1,5 +1,8 @@
-//! FIB benchmarks: lookup and batched lookup throughput, insert rate and
-//! route churn on synthetic tables of 100k and 500k IPv4 prefixes.
+//! FIB benchmarks: lookup and batched lookup throughput, build and insert
+//! rate, route churn into a new version of a published table, on synthetic
+//! tables of 100k and 500k IPv4 prefixes and 168k IPv6 prefixes. (`weir
+//! bench fib` measures the same against DPDK's rte_lpm, with a more
+//! clustered generator: see perf/src/fib.rs.)
 //!
 //! The tables follow the length distribution of the public BGP table
 //! (60% /24, the rest mostly /16../23, 0.4% /8../15 and 0.1% longer than
@@ -13,7 +16,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use pipeline::fib::{Fib4, NextHop};
+use pipeline::fib::{Fib4, Fib6, Fib6Builder, NextHop};
 
 /// xorshift64: deterministic, dependency-free randomness.
 struct Rng(u64);
@@ -112,11 +115,7 @@ fn routes(n: usize, seed: u64) -> Vec<(u32, u8, NextHop)> {
 }
 
 fn build(routes: &[(u32, u8, NextHop)]) -> Fib4 {
-    let mut fib = Fib4::new();
-    for &(p, l, nh) in routes {
-        fib.insert(p, l, nh);
-    }
-    fib
+    Fib4::from_routes(routes.iter().copied())
 }
 
 /// Addresses to look up: uniformly random, or inside a random route.
@@ -143,11 +142,11 @@ fn bench_lookup(c: &mut Criterion) {
         let routes = routes(n, 0x5eed_0000 + n as u64);
         let fib = build(&routes);
         println!(
-            "fib {name}: {} prefixes, {} chunks, memory_bytes = {} ({:.1} MiB)",
+            "fib {name}: {} prefixes, memory_bytes = {} ({:.1} MiB), lookup structure {:.1} MiB",
             fib.len(),
-            fib.chunks(),
             fib.memory_bytes(),
-            fib.memory_bytes() as f64 / (1 << 20) as f64
+            fib.memory_bytes() as f64 / (1 << 20) as f64,
+            fib.lookup_bytes() as f64 / (1 << 20) as f64
         );
         let mut group = c.benchmark_group(format!("fib_lookup/{name}"));
         group.throughput(Throughput::Elements(ADDRS as u64));
@@ -185,6 +184,7 @@ fn bench_update(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("fib_update/{name}"));
         group.sample_size(10);
         group.throughput(Throughput::Elements(n as u64));
+        group.bench_function("from_routes", |b| b.iter(|| build(&routes)));
         group.bench_function("insert_all", |b| {
             b.iter_batched(
                 Fib4::new,
@@ -197,26 +197,125 @@ fn bench_update(c: &mut Criterion) {
                 BatchSize::LargeInput,
             )
         });
-        // Churn on a full table: withdraw a random route and announce it
-        // again with another next hop (two updates per element).
-        let mut fib = build(&routes);
+        // Churn into the next version of a published table: clone it
+        // (sharing everything), withdraw a random route and announce it
+        // again with another next hop (two updates per element), publish.
+        let mut published = std::sync::Arc::new(build(&routes));
         let mut rng = Rng(0xc4a2);
         const CHURN: usize = 10_000;
         group.throughput(Throughput::Elements(2 * CHURN as u64));
-        group.bench_function("remove_insert", |b| {
+        group.bench_function("remove_insert_10k_per_version", |b| {
             b.iter(|| {
+                let mut next = Fib4::clone(&published);
                 for _ in 0..CHURN {
                     let (p, l, nh) = routes[rng.below(routes.len() as u32) as usize];
-                    fib.remove(p, l);
-                    fib.insert(p, l, nh ^ 1);
+                    next.remove(p, l);
+                    next.insert(p, l, nh ^ 1);
                 }
+                published = std::sync::Arc::new(next);
+            })
+        });
+        group.throughput(Throughput::Elements(2));
+        group.bench_function("remove_insert_1_per_version", |b| {
+            b.iter(|| {
+                let (p, l, nh) = routes[rng.below(routes.len() as u32) as usize];
+                let mut next = Fib4::clone(&published);
+                next.remove(p, l);
+                next.insert(p, l, nh ^ 1);
+                published = std::sync::Arc::new(next);
             })
         });
         group.throughput(Throughput::Elements(1));
-        group.bench_function("clone", |b| b.iter(|| fib.clone()));
+        group.bench_function("clone", |b| b.iter(|| published.as_ref().clone()));
         group.finish();
     }
 }
 
-criterion_group!(benches, bench_lookup, bench_update);
+/// `n` IPv6 routes: 50% /48, 15% /32, the rest /29../64, in 2000::/4,
+/// longer than /32 clustered in one /32 per 8 routes.
+fn routes6(n: usize, seed: u64) -> Vec<(u128, u8, NextHop)> {
+    let mut rng = Rng(seed);
+    let r128 = |rng: &mut Rng| u128::from(rng.next()) << 64 | u128::from(rng.next());
+    let blocks: Vec<u128> = (0..n / 8)
+        .map(|_| (2 << 124 | (r128(&mut rng) >> 4)) & (u128::MAX << 96))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let len = match rng.below(100) {
+            0..=49 => 48,
+            50..=64 => 32,
+            65..=74 => 44,
+            75..=82 => 40,
+            83..=89 => 29,
+            90..=94 => 36,
+            _ => 33 + rng.below(32) as u8,
+        };
+        let addr = if len > 32 {
+            blocks[rng.below(blocks.len() as u32) as usize] | (r128(&mut rng) >> 32)
+        } else {
+            2 << 124 | (r128(&mut rng) >> 4)
+        };
+        let p = addr & (u128::MAX << (128 - len));
+        if seen.insert((p, len)) {
+            out.push((p, len, rng.below(64)));
+        }
+    }
+    out
+}
+
+fn bench_v6(c: &mut Criterion) {
+    let routes = routes6(168_000, 0x0005_eed6);
+    let fib: Fib6 = Fib6::from_routes(routes.iter().copied());
+    println!("fib6 168k: {fib:?}");
+    let mut group = c.benchmark_group("fib6/168k");
+    group.throughput(Throughput::Elements(ADDRS as u64));
+    let mut rng = Rng(0xadd6);
+    for (kind, inside) in [("random", false), ("inside", true)] {
+        let addrs: Vec<u128> = (0..ADDRS)
+            .map(|_| {
+                let r = u128::from(rng.next()) << 64 | u128::from(rng.next());
+                if inside {
+                    let (p, l, _) = routes[rng.below(routes.len() as u32) as usize];
+                    p | (r & !(u128::MAX << (128 - l)))
+                } else {
+                    r
+                }
+            })
+            .collect();
+        let table = &fib;
+        group.bench_function(format!("single/{kind}"), |b| {
+            b.iter(|| {
+                addrs
+                    .iter()
+                    .fold(0u32, |acc, &a| acc.wrapping_add(table.lookup(black_box(a))))
+            })
+        });
+        let mut out = vec![0u32; 32];
+        group.bench_function(format!("batch32/{kind}"), |b| {
+            b.iter(|| {
+                let mut acc = 0u32;
+                for burst in addrs.chunks(32) {
+                    table.lookup_batch(black_box(burst), &mut out);
+                    acc = acc.wrapping_add(out[0]);
+                }
+                acc
+            })
+        });
+    }
+    group.throughput(Throughput::Elements(routes.len() as u64));
+    group.sample_size(10);
+    group.bench_function("build", |b| {
+        b.iter(|| {
+            let mut builder = Fib6Builder::new();
+            for &(p, l, nh) in &routes {
+                builder.insert(p, l, nh);
+            }
+            builder.build()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_lookup, bench_update, bench_v6);
 criterion_main!(benches);

@@ -10,4 +10,6 @@
 #include <rte_ring.h>
 #include <rte_ethdev.h>
 #include <rte_eth_ring.h>
+#include <rte_lpm.h>
+#include <rte_lpm6.h>
 #include "shim/shim.h"

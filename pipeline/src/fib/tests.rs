@@ -1,7 +1,7 @@
 //! Tests of [`Fib4`] against a naive reference: a linear scan over every
 //! prefix, longest match wins.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use super::*;
 
@@ -56,34 +56,6 @@ impl Reference {
         }
         best.map_or(NO_ROUTE, |(_, nh)| nh)
     }
-
-    /// The expected 256 entries under `addr/level` (level 16 or 24), given
-    /// `outer`, the `(nh, len)` of the entry above: the routes of lengths
-    /// `level+1 ..= level+8` inside, expanded shortest first; and for each
-    /// entry whether a route longer than `level+8` lies inside it.
-    fn expand(
-        &self,
-        addr: u32,
-        level: u8,
-        outer: (NextHop, u8),
-    ) -> (Vec<(NextHop, u8)>, Vec<bool>) {
-        let lo = addr & mask(level);
-        let hi = lo | !mask(level);
-        let mut inside: Vec<_> = self.routes.range((lo, 0)..=(hi, 32)).collect();
-        inside.sort_by_key(|(k, _)| k.1);
-        let shift = 32 - (level + 8);
-        let mut entries = vec![outer; CHUNK_SIZE];
-        let mut split = vec![false; CHUNK_SIZE];
-        for (&(p, l), &nh) in inside {
-            let i = ((p >> shift) & 0xff) as usize;
-            if l > level + 8 {
-                split[i] = true;
-            } else if l > level {
-                entries[i..i + (1 << (level + 8 - l))].fill((nh, l));
-            }
-        }
-        (entries, split)
-    }
 }
 
 /// Addresses worth checking for a table: every prefix's first and last
@@ -133,78 +105,35 @@ fn check_against(fib: &Fib4, reference: &Reference, addrs: &[u32]) {
     assert_eq!(listed, expected, "iter");
 }
 
-/// Checks the trie's shape entry by entry: each leaf holds the longest
-/// route no longer than its level that covers it (with that route's length),
-/// a chunk exists exactly where a longer route lies inside the entry's
-/// range, every live chunk is reachable exactly once, and the free list and
-/// counters agree.
+/// Checks what only depends on the route set: a table built in one pass
+/// from the same routes answers the same, holds the same routes, and uses
+/// the same sections (a /8 is materialized iff a route of length >= 8 lies
+/// in it).
 fn check_structure(fib: &Fib4, reference: &Reference) {
-    let mut seen = HashSet::new();
-    let mut visit = |e: u32| {
-        let idx = chunk_base(e) / CHUNK_SIZE;
-        assert!(
-            chunk_base(e) + CHUNK_SIZE <= fib.chunks.len(),
-            "dangling chunk {idx}"
-        );
-        assert!(!fib.free.contains(&(idx as u32)), "chunk {idx} is free");
-        assert!(seen.insert(idx), "chunk {idx} reachable twice");
-        chunk_base(e)
-    };
-    // Level 1 expected from the reference by naive expansion, shortest
-    // routes first (probing 17 lengths for each of 65536 entries is slow in
-    // debug builds).
-    let mut expected = vec![(NO_ROUTE, 0u8); L1_SIZE];
-    let mut by_len: Vec<_> = reference.routes.iter().filter(|(k, _)| k.1 <= 16).collect();
-    by_len.sort_by_key(|(k, _)| k.1);
-    for (&(p, l), &nh) in by_len {
-        let s = (p >> 16) as usize;
-        expected[s..s + (1 << (16 - l))].fill((nh, l));
-    }
-    let mut split = vec![false; L1_SIZE];
-    for &(p, l) in reference.routes.keys() {
-        split[(p >> 16) as usize] |= l > 16;
-    }
-    for (s, &expected) in expected.iter().enumerate() {
-        let addr = (s as u32) << 16;
-        let e = fib.l1[s];
-        assert_eq!(is_chunk(e), split[s], "l1[{s:#x}] shape");
-        if !is_chunk(e) {
-            assert_eq!((e, fib.l1_depth[s]), expected, "l1[{s:#x}]");
-            continue;
-        }
-        let base2 = visit(e);
-        let (expected2, split2) = reference.expand(addr, 16, expected);
-        for j in 0..CHUNK_SIZE {
-            let addr = addr | (j as u32) << 8;
-            let e = fib.chunks[base2 + j];
-            assert_eq!(is_chunk(e), split2[j], "l2 {addr:#x} shape");
-            if !is_chunk(e) {
-                let got = (e, fib.chunk_depth[base2 + j]);
-                assert_eq!(got, expected2[j], "l2 {addr:#x}");
-                continue;
-            }
-            let base3 = visit(e);
-            let (expected3, _) = reference.expand(addr, 24, expected2[j]);
-            for (k, &expected) in expected3.iter().enumerate() {
-                let addr = addr | k as u32;
-                let got = (fib.chunks[base3 + k], fib.chunk_depth[base3 + k]);
-                assert_eq!(got, expected, "l3 {addr:#x}");
-            }
-        }
-    }
-    assert_eq!(seen.len(), fib.live_chunks, "live chunk count");
+    let fresh: Fib4 = reference
+        .routes
+        .iter()
+        .map(|(&(p, l), &nh)| (p, l, nh))
+        .collect();
+    let mut rng = Rng::new(fib.len() as u64);
+    let addrs = probe_addrs(reference, &mut rng, 200);
+    check_against(&fresh, reference, &addrs);
+    let eights: std::collections::BTreeSet<u32> = reference
+        .routes
+        .keys()
+        .filter(|k| k.1 >= 8)
+        .map(|k| k.0 >> 24)
+        .collect();
+    assert_eq!(fib.sections_in_use(), eights.len(), "sections in use");
     assert_eq!(
-        seen.len() + fib.free.len(),
-        fib.chunks.len() / CHUNK_SIZE,
-        "arena size"
+        fresh.sections_in_use(),
+        eights.len(),
+        "sections in use (fresh)"
     );
-    assert_eq!(fib.chunks.len(), fib.chunk_depth.len());
-    if let Some(&last) = fib.free.last() {
-        assert!(
-            (last as usize) < fib.chunks.len() / CHUNK_SIZE - 1,
-            "free chunk at the end"
-        );
-    }
+    assert!(
+        fresh.lookup_bytes() <= fib.lookup_bytes() + 64,
+        "fresh build is compact"
+    );
 }
 
 /// A random prefix, often nested in or around a few shared anchors, with
@@ -291,7 +220,7 @@ fn random_ops(seed: u64, ops: usize, check_every: usize, structure_every: usize)
     }
     check_structure(&fib, &reference);
     assert!(fib.is_empty());
-    assert_eq!(fib.chunks(), 0);
+    assert_eq!(fib.sections_in_use(), 0);
     assert_eq!(fib.memory_bytes(), Fib4::new().memory_bytes());
 }
 
@@ -328,8 +257,9 @@ fn fib_empty_table() {
     }
     assert_eq!(fib.get(0, 0), None);
     assert_eq!(fib.iter().count(), 0);
-    assert_eq!(fib.chunks(), 0);
+    assert_eq!(fib.sections_in_use(), 0);
     assert_eq!(fib.memory_bytes(), Fib4::default().memory_bytes());
+    assert!(fib.memory_bytes() < 8 * 1024, "{}", fib.memory_bytes());
     let mut out = [0; 3];
     fib.lookup_batch(&[1, 2, 3], &mut out);
     assert_eq!(out, [NO_ROUTE; 3]);
@@ -345,7 +275,7 @@ fn fib_default_route_and_hosts() {
     assert_eq!(fib.lookup(0x0a00_0001), 9);
     assert_eq!(fib.lookup(0x0a00_0000), 7);
     assert_eq!(fib.lookup(0x0a00_0002), 7);
-    assert_eq!(fib.chunks(), 2);
+    assert_eq!(fib.sections_in_use(), 1);
     // replace the default; the host route stays
     assert_eq!(fib.insert(0xffff_ffff, 0, 8), Some(7));
     assert_eq!(fib.lookup(0x0a00_0000), 8);
@@ -355,7 +285,7 @@ fn fib_default_route_and_hosts() {
     assert_eq!(fib.lookup(0x0a00_0001), 9);
     assert_eq!(fib.remove(0x0a00_0001, 32), Some(9));
     assert_eq!(fib.lookup(0x0a00_0001), NO_ROUTE);
-    assert_eq!(fib.chunks(), 0);
+    assert_eq!(fib.sections_in_use(), 0);
 }
 
 #[test]
@@ -404,14 +334,14 @@ fn fib_nested_removal_restores_covering_prefix() {
     assert_eq!(fib.remove(net, 28), Some(28));
     assert_eq!(fib.lookup(net + 1), 20);
     assert_eq!(fib.lookup(net), 32);
-    assert_eq!(fib.chunks(), 2);
     assert_eq!(fib.remove(net, 32), Some(32));
     assert_eq!(fib.lookup(net), 20);
-    assert_eq!(fib.chunks(), 1);
     assert_eq!(fib.remove(net, 20), Some(20));
     assert_eq!(fib.lookup(net), 8);
-    assert_eq!(fib.chunks(), 0);
-    // the /8 that remains is a plain level-1 expansion
+    assert_eq!(fib.sections_in_use(), 1);
+    assert_eq!(fib.remove(net, 8), Some(8));
+    assert_eq!(fib.sections_in_use(), 0);
+    fib.insert(net, 8, 8);
     assert_eq!(fib.lookup(0xc0ff_ffff), 8);
     assert_eq!(fib.lookup(0xc100_0000), NO_ROUTE);
 }
@@ -423,41 +353,33 @@ fn fib_same_next_hop_siblings_do_not_collapse_wrongly() {
     let mut fib = Fib4::new();
     fib.insert(0x0a00_0000, 17, 5);
     fib.insert(0x0a00_8000, 17, 5);
-    assert_eq!(fib.chunks(), 1);
     assert_eq!(fib.remove(0x0a00_0000, 17), Some(5));
     assert_eq!(fib.lookup(0x0a00_0001), NO_ROUTE);
     assert_eq!(fib.lookup(0x0a00_8001), 5);
     assert_eq!(fib.remove(0x0a00_8000, 17), Some(5));
-    assert_eq!(fib.chunks(), 0);
     // The same, made uniform by a removal: the chunk must stay.
     fib.insert(0x0a00_0000, 17, 5);
     fib.insert(0x0a00_8000, 17, 5);
     fib.insert(0x0a00_0100, 24, 6);
     fib.insert(0x0a00_0180, 25, 5);
     fib.insert(0x0a00_0100, 25, 5);
-    assert_eq!(fib.chunks(), 2);
     fib.remove(0x0a00_0100, 24);
-    assert_eq!(fib.chunks(), 2, "level 3: two /25 siblings stay");
     fib.remove(0x0a00_0100, 25);
     fib.remove(0x0a00_0180, 25);
-    assert_eq!(fib.chunks(), 1, "level 2: two /17 siblings stay");
     assert_eq!(fib.lookup(0x0a00_0101), 5);
     fib.remove(0x0a00_0000, 17);
     fib.remove(0x0a00_8000, 17);
-    assert_eq!(fib.chunks(), 0);
     // A /16 and a nested /24 with the same next hop: removing the /24
     // collapses the chunk back into the /16 leaf.
     fib.insert(0x0b00_0000, 16, 3);
     fib.insert(0x0b00_0100, 24, 3);
-    assert_eq!(fib.chunks(), 1);
     fib.remove(0x0b00_0100, 24);
-    assert_eq!(fib.chunks(), 0);
     assert_eq!(fib.lookup(0x0b00_0101), 3);
     assert_eq!(fib.get(0x0b00_0000, 16), Some(3));
 }
 
 #[test]
-fn fib_removal_collapses_chunks_and_memory() {
+fn fib_removal_gives_memory_back() {
     let empty = Fib4::new().memory_bytes();
     let mut rng = Rng::new(42);
     let mut fib = Fib4::new();
@@ -472,18 +394,13 @@ fn fib_removal_collapses_chunks_and_memory() {
     fib.insert(0, 0, 1);
     fib.insert(0x0a00_0000, 8, 2);
     let full = fib.memory_bytes();
-    assert!(fib.chunks() > 10_000, "{} chunks", fib.chunks());
+    assert_eq!(fib.sections_in_use(), 256);
     assert!(full > 10 * empty, "{full} vs empty {empty}");
     for (p, len) in routes {
         assert!(fib.remove(p, len).is_some());
     }
-    assert_eq!(fib.chunks(), 0);
+    assert_eq!(fib.sections_in_use(), 1);
     assert_eq!(fib.len(), 2);
-    assert!(
-        fib.memory_bytes() <= empty + 4096,
-        "{} vs empty {empty}",
-        fib.memory_bytes()
-    );
     assert_eq!(fib.lookup(0x0a01_0203), 2);
     assert_eq!(fib.lookup(0x0b01_0203), 1);
     fib.remove(0, 0);
@@ -492,25 +409,69 @@ fn fib_removal_collapses_chunks_and_memory() {
 }
 
 #[test]
-fn fib_freed_chunks_are_reused() {
+fn fib_tiny_table_is_small() {
     let mut fib = Fib4::new();
-    for i in 0..64u32 {
-        fib.insert(i << 16 | 0x100, 24, i);
+    fib.insert(0, 0, 1);
+    fib.insert(0x0a00_0000, 8, 2);
+    fib.insert(0x0a01_0200, 24, 3);
+    fib.insert(0xc0a8_0000, 16, 4);
+    assert!(fib.memory_bytes() < 32 * 1024, "{}", fib.memory_bytes());
+    assert_eq!(fib.lookup(0x0a01_0203), 3);
+    assert_eq!(fib.lookup(0xc0a8_0203), 4);
+    assert_eq!(fib.lookup(0x0b00_0000), 1);
+}
+
+#[test]
+fn fib_from_routes_matches_inserts() {
+    let mut rng = Rng::new(99);
+    let anchors: Vec<u32> = (0..8).map(|_| rng.u32()).collect();
+    let mut reference = Reference::default();
+    let mut given = Vec::new();
+    for _ in 0..4000 {
+        let (p, l) = random_prefix(&mut rng, &anchors);
+        let nh = random_nh(&mut rng);
+        // duplicates: the last one wins
+        given.push((p | (rng.u32() & !mask(l)), l, nh));
+        reference.routes.insert((p, l), nh);
     }
-    assert_eq!(fib.chunks(), 64);
-    let arena = fib.chunks.len();
-    // free chunks in the middle, then allocate as many again
-    for i in 8..40u32 {
-        fib.remove(i << 16 | 0x100, 24);
+    let fib = Fib4::from_routes(given);
+    let addrs = probe_addrs(&reference, &mut rng, 3000);
+    check_against(&fib, &reference, &addrs);
+    check_structure(&fib, &reference);
+}
+
+#[test]
+fn fib_versions_share_and_do_not_interfere() {
+    // A published table stays exactly as it was while the next version is
+    // updated, whatever the updates.
+    let mut rng = Rng::new(5);
+    let anchors: Vec<u32> = (0..8).map(|_| rng.u32()).collect();
+    let mut reference = Reference::default();
+    let mut fib = Fib4::new();
+    for _ in 0..2000 {
+        let (p, l) = random_prefix(&mut rng, &anchors);
+        let nh = random_nh(&mut rng);
+        fib.insert(p, l, nh);
+        reference.routes.insert((p, l), nh);
     }
-    assert_eq!(fib.chunks(), 32);
-    assert_eq!(fib.chunks.len(), arena);
-    for i in 100..132u32 {
-        fib.insert(i << 16 | 0x200, 24, i);
+    for _ in 0..5 {
+        let published = fib.clone();
+        let before = reference.routes.clone();
+        for _ in 0..300 {
+            let (p, l) = random_prefix(&mut rng, &anchors);
+            if rng.chance(50) {
+                let nh = random_nh(&mut rng);
+                assert_eq!(fib.insert(p, l, nh), reference.routes.insert((p, l), nh));
+            } else {
+                assert_eq!(fib.remove(p, l), reference.routes.remove(&(p, l)));
+            }
+        }
+        let old = Reference { routes: before };
+        let addrs = probe_addrs(&old, &mut rng, 500);
+        check_against(&published, &old, &addrs);
+        let addrs = probe_addrs(&reference, &mut rng, 500);
+        check_against(&fib, &reference, &addrs);
     }
-    assert_eq!(fib.chunks(), 64);
-    assert_eq!(fib.chunks.len(), arena, "holes reused before growing");
-    assert!(fib.free.is_empty());
 }
 
 #[test]
@@ -589,4 +550,104 @@ fn fib_no_route_as_next_hop_panics() {
 #[should_panic(expected = "> 32")]
 fn fib_prefix_length_over_32_panics() {
     Fib4::new().insert(0, 33, 1);
+}
+
+// ---- IPv6 ----------------------------------------------------------------
+
+/// Linear-scan reference for IPv6.
+fn lookup6(routes: &BTreeMap<(u128, u8), NextHop>, addr: u128) -> NextHop {
+    let mut best: Option<(u8, NextHop)> = None;
+    for (&(p, l), &nh) in routes {
+        if addr & mask6(l) == p && best.is_none_or(|(bl, _)| l > bl) {
+            best = Some((l, nh));
+        }
+    }
+    best.map_or(NO_ROUTE, |(_, nh)| nh)
+}
+
+fn random_ops6(seed: u64, ops: usize, check_every: usize) {
+    let mut rng = Rng::new(seed);
+    let u128r = |rng: &mut Rng| u128::from(rng.next()) << 64 | u128::from(rng.next());
+    let anchors: Vec<u128> = (0..6).map(|_| u128r(&mut rng)).collect();
+    let mut b = Fib6Builder::new();
+    let mut reference = BTreeMap::new();
+    for op in 1..=ops {
+        let base = match rng.below(10) {
+            0..=6 => anchors[rng.below(anchors.len() as u64) as usize],
+            7 => {
+                anchors[rng.below(anchors.len() as u64) as usize]
+                    ^ (u128r(&mut rng) >> rng.below(128))
+            }
+            _ => u128r(&mut rng),
+        };
+        const EDGES: [u8; 14] = [0, 7, 8, 9, 15, 16, 17, 22, 29, 32, 48, 64, 127, 128];
+        let len = if rng.chance(50) {
+            EDGES[rng.below(EDGES.len() as u64) as usize]
+        } else {
+            rng.below(129) as u8
+        };
+        let p = base & mask6(len);
+        if rng.chance(60) {
+            let nh = random_nh(&mut rng);
+            let noisy = p | (u128r(&mut rng) & !mask6(len));
+            assert_eq!(b.insert(noisy, len, nh), reference.insert((p, len), nh));
+        } else {
+            assert_eq!(b.remove(p, len), reference.remove(&(p, len)));
+        }
+        if op % check_every == 0 || op == ops {
+            let fib = b.build();
+            assert_eq!(fib.len(), reference.len());
+            assert_eq!(b.iter().count(), reference.len());
+            let mut addrs = vec![0, u128::MAX, 1 << 127, (1 << 127) - 1];
+            for &(p, l) in reference.keys() {
+                let last = p | !mask6(l);
+                addrs.extend([p, p.wrapping_sub(1), last, last.wrapping_add(1)]);
+                addrs.push(p | (u128r(&mut rng) & !mask6(l)));
+            }
+            addrs.extend((0..300).map(|_| u128r(&mut rng)));
+            let mut out = vec![0; addrs.len()];
+            fib.lookup_batch(&addrs, &mut out);
+            for (i, &a) in addrs.iter().enumerate() {
+                let want = lookup6(&reference, a);
+                assert_eq!(
+                    fib.lookup(a),
+                    want,
+                    "lookup6({a:#x}) with {} routes",
+                    reference.len()
+                );
+                assert_eq!(out[i], want, "lookup_batch6({a:#x})");
+            }
+        }
+    }
+}
+
+#[test]
+fn fib6_random_ops() {
+    random_ops6(1, 3000, 150);
+    random_ops6(2, 6000, 1000);
+}
+
+#[test]
+fn fib6_many_small_seeds() {
+    for seed in 10..40 {
+        random_ops6(seed, 200, 10);
+    }
+}
+
+#[test]
+fn fib6_empty_and_default() {
+    let fib = Fib6::default();
+    assert!(fib.is_empty());
+    assert_eq!(fib.lookup(42), NO_ROUTE);
+    assert!(fib.memory_bytes() < 64);
+    let mut b = Fib6Builder::new();
+    b.insert(0, 0, 3);
+    b.insert(0x2001_0db8 << 96, 32, 4);
+    b.insert(u128::MAX, 128, 5);
+    let fib = b.build();
+    assert_eq!(fib.lookup(1), 3);
+    assert_eq!(fib.lookup(0x2001_0db8 << 96 | 77), 4);
+    assert_eq!(fib.lookup(u128::MAX), 5);
+    assert_eq!(fib.lookup(u128::MAX - 1), 3);
+    assert_eq!(b.get(0x2001_0db8 << 96 | 5, 32), Some(4));
 }

@@ -1,0 +1,43 @@
+//! The prefix-file parser of `weir bench fib`: any text is either a table
+//! (masked prefixes, valid lengths and next hops, no duplicates) or an
+//! error naming a line of the text, never a panic. A parsed table builds
+//! and the FIB answers every prefix's first address.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use perf::fib::{parse_table, Table};
+use pipeline::fib::{Fib4, Fib6, MAX_NEXT_HOP};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let v6 = data.first().is_some_and(|b| b & 1 == 1);
+    match parse_table(text, v6) {
+        Ok(Table::V4(routes)) => {
+            let mut seen = std::collections::HashSet::new();
+            for &(p, l, nh) in &routes {
+                assert!(l <= 32 && nh <= MAX_NEXT_HOP);
+                assert_eq!(p & !(u32::MAX.checked_shl(32 - u32::from(l)).unwrap_or(0)), 0);
+                assert!(seen.insert((p, l)), "duplicate {p:#x}/{l}");
+            }
+            let fib = Fib4::from_routes(routes.iter().copied());
+            assert_eq!(fib.len(), routes.len());
+            for &(p, l, nh) in &routes {
+                assert_eq!(fib.get(p, l), Some(nh));
+            }
+        }
+        Ok(Table::V6(routes)) => {
+            for &(_, l, nh) in &routes {
+                assert!(l <= 128 && nh <= MAX_NEXT_HOP);
+            }
+            let fib = Fib6::from_routes(routes.iter().copied());
+            assert_eq!(fib.len(), routes.len());
+        }
+        Err(e) => {
+            let lines = text.lines().count();
+            assert!(e.line >= 1 && e.line <= lines, "line {} of {}", e.line, lines);
+            let _ = e.to_string();
+        }
+    }
+});

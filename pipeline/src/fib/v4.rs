@@ -1,0 +1,862 @@
+//! [`Fib4`]: the IPv4 table (see the [module documentation](super)).
+
+use std::sync::Arc;
+
+use super::node::{self, Route, NODE_WORDS};
+use super::{mask, NextHop, MAX_NEXT_HOP, NO_ROUTE};
+
+/// Sections: one per /8.
+const SECTIONS: usize = 256;
+/// Bits of the direct index inside a section (/8 → /18).
+const SLOT_BITS: u32 = 10;
+/// Direct entries (slots) per materialized section: one per /18.
+const SLOTS: usize = 1 << SLOT_BITS;
+/// Prefix length resolved by the direct entries.
+const DIRECT: u8 = 8 + SLOT_BITS as u8;
+/// Tag of a direct entry that points to a block.
+const BLOCK: u32 = 1 << 31;
+/// Words of a block's header, before its root node.
+const HEADER: usize = 3;
+
+/// Addresses per pipelined round of [`Fib4::lookup_batch`].
+const BATCH: usize = 32;
+
+/// True if direct entry `e` points to a block, false for a next hop or
+/// `NO_ROUTE` (one signed compare: `0x8000_0000 ..= 0xffff_fffe`).
+#[inline(always)]
+const fn is_block(e: u32) -> bool {
+    (e as i32) < -1
+}
+
+/// Per-/8 entry of the top level, read by every lookup: where the
+/// section's direct entries are and which address bits index them.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Top {
+    /// The section's buffer (direct entries first), or the `leaf` below for
+    /// a uniform /8.
+    base: *const u32,
+    /// `SLOTS - 1`, or 0 for a uniform /8 (one entry: `leaf`).
+    mask: u32,
+    /// The next hop of a uniform /8.
+    leaf: u32,
+}
+
+/// The routes and lookup entries of one /8 that holds a route of length
+/// `>= 8` (see the [module documentation](super)).
+struct Section {
+    /// `SLOTS` direct entries, then the blocks (live and garbage).
+    buf: Vec<u32>,
+    /// Per slot, the length of the route its default next hop comes from
+    /// (0 for none or /0): the longest route of length `<= 18` covering it.
+    depth: Box<[u8; SLOTS]>,
+    /// Routes of length 8..=18 in this /8, sorted by (prefix, length).
+    short: Vec<(u32, u8, NextHop)>,
+    /// Words of `buf` in blocks no direct entry points to any more.
+    garbage: usize,
+    /// Routes in this section: `short` plus the routes in the blocks.
+    routes: usize,
+}
+
+impl Section {
+    /// A section whose every slot has the default `(nh, depth)`.
+    fn uniform(nh: u32, depth: u8) -> Self {
+        Section {
+            buf: vec![nh; SLOTS],
+            depth: Box::new([depth; SLOTS]),
+            short: Vec::new(),
+            garbage: 0,
+            routes: 0,
+        }
+    }
+
+    /// The block at direct entry `e`: (start of its header, total words).
+    fn block(&self, e: u32) -> (usize, usize) {
+        let root = (e & !BLOCK) as usize;
+        let start = root - HEADER;
+        let n = self.buf[start] as usize;
+        let lookup = self.buf[start + 1] as usize;
+        (start, HEADER + lookup + n.div_ceil(2) + n)
+    }
+
+    /// Default next hop of slot `s` (its leaf, or its block's cover).
+    fn cover(&self, s: usize) -> NextHop {
+        let e = self.buf[s];
+        if is_block(e) {
+            self.buf[(e & !BLOCK) as usize - HEADER + 2]
+        } else {
+            e
+        }
+    }
+
+    /// Appends slot `s`'s routes (prefix, length, next hop; sorted) to `out`.
+    fn slot_routes(&self, sec: usize, s: usize, out: &mut Vec<(u32, u8, NextHop)>) {
+        let e = self.buf[s];
+        if !is_block(e) {
+            return;
+        }
+        let (start, _) = self.block(e);
+        let n = self.buf[start] as usize;
+        let lookup = self.buf[start + 1] as usize;
+        let codes = start + HEADER + lookup;
+        let nhs = codes + n.div_ceil(2);
+        let slot_base = (sec as u32) << 24 | (s as u32) << (32 - DIRECT);
+        for i in 0..n {
+            let code = (self.buf[codes + i / 2] >> (16 * (i % 2))) & 0xffff;
+            let extra = 31 - code.leading_zeros(); // bits below /18
+            let rel = code ^ (1 << extra);
+            let len = DIRECT + extra as u8;
+            out.push((
+                slot_base | rel << (32 - u32::from(len)),
+                len,
+                self.buf[nhs + i],
+            ));
+        }
+    }
+
+    /// The next hop of route `p/len` (longer than /18) in slot `s`.
+    fn slot_get(&self, s: usize, p: u32, len: u8) -> Option<NextHop> {
+        let e = self.buf[s];
+        if !is_block(e) {
+            return None;
+        }
+        let (start, _) = self.block(e);
+        let n = self.buf[start] as usize;
+        let codes = start + HEADER + self.buf[start + 1] as usize;
+        let extra = u32::from(len - DIRECT);
+        let want = (1 << extra) | ((p >> (32 - u32::from(len))) & ((1 << extra) - 1));
+        (0..n)
+            .find(|&i| (self.buf[codes + i / 2] >> (16 * (i % 2))) & 0xffff == want)
+            .map(|i| self.buf[codes + n.div_ceil(2) + i])
+    }
+
+    /// Replaces slot `s`'s routes (all longer than /18, sorted) with
+    /// `routes` under default `cover`: a leaf if there are none, else a
+    /// new block appended to `buf`. `scratch` is reused memory.
+    fn set_slot(
+        &mut self,
+        s: usize,
+        routes: &[(u32, u8, NextHop)],
+        cover: NextHop,
+        scratch: &mut Scratch,
+    ) {
+        let old = self.buf[s];
+        if is_block(old) {
+            self.garbage += self.block(old).1;
+        }
+        if routes.is_empty() {
+            self.buf[s] = cover;
+        } else {
+            let root = self.buf.len() + HEADER;
+            let out = &mut scratch.words;
+            encode_block(routes, cover, out, &mut scratch.routes);
+            self.buf.extend_from_slice(out);
+            assert!(root < (BLOCK - 1) as usize, "FIB section over 2^31 words");
+            self.buf[s] = BLOCK | root as u32;
+        }
+        if self.garbage > 1024 && self.garbage * 2 > self.buf.len() {
+            self.compact();
+        }
+    }
+
+    /// Rebuilds slot `s`'s block (if any) under a new default.
+    fn set_cover(&mut self, sec: usize, s: usize, cover: NextHop, scratch: &mut Scratch) {
+        if !is_block(self.buf[s]) {
+            self.buf[s] = cover;
+            return;
+        }
+        let mut routes = std::mem::take(&mut scratch.slot);
+        routes.clear();
+        self.slot_routes(sec, s, &mut routes);
+        self.set_slot(s, &routes, cover, scratch);
+        scratch.slot = routes;
+    }
+
+    /// Within slots `range`, gives every slot whose default comes from a
+    /// route of length `<= len` the default `(nh, depth)`.
+    fn paint(
+        &mut self,
+        sec: usize,
+        range: std::ops::Range<usize>,
+        len: u8,
+        nh: NextHop,
+        depth: u8,
+        scratch: &mut Scratch,
+    ) {
+        for s in range {
+            if self.depth[s] <= len {
+                self.depth[s] = depth;
+                self.set_cover(sec, s, nh, scratch);
+            }
+        }
+    }
+
+    /// The live part of `buf` only, with room to grow by an eighth.
+    fn compacted(&self) -> Vec<u32> {
+        let live = self.buf.len() - self.garbage;
+        let mut buf = Vec::with_capacity(live + live / 8 + 64);
+        buf.extend_from_slice(&self.buf[..SLOTS]);
+        for s in 0..SLOTS {
+            let e = self.buf[s];
+            if is_block(e) {
+                let (start, words) = self.block(e);
+                let root = buf.len() + HEADER;
+                buf.extend_from_slice(&self.buf[start..start + words]);
+                buf[s] = BLOCK | root as u32;
+            }
+        }
+        buf
+    }
+
+    /// Drops the garbage.
+    fn compact(&mut self) {
+        self.buf = self.compacted();
+        self.garbage = 0;
+    }
+
+    /// Heap bytes.
+    fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Section>()
+            + self.buf.capacity() * 4
+            + SLOTS
+            + self.short.capacity() * std::mem::size_of::<(u32, u8, NextHop)>()
+    }
+}
+
+impl Clone for Section {
+    /// A copy without the garbage (the copy-on-write step of an update).
+    fn clone(&self) -> Self {
+        Section {
+            buf: self.compacted(),
+            depth: self.depth.clone(),
+            short: self.short.clone(),
+            garbage: 0,
+            routes: self.routes,
+        }
+    }
+}
+
+/// Reusable buffers for block building.
+#[derive(Default)]
+struct Scratch {
+    words: Vec<u32>,
+    routes: Vec<Route>,
+    slot: Vec<(u32, u8, NextHop)>,
+}
+
+/// Writes the block for a slot's `routes` (sorted, all longer than /18,
+/// all in one /18) to `out`: a 3-word header (route count, lookup words,
+/// default next hop), the trie (root first), then the routes: 16-bit codes
+/// (a marker bit above the prefix bits past /18), two per word, and their
+/// next hops.
+fn encode_block(
+    routes: &[(u32, u8, NextHop)],
+    cover: NextHop,
+    out: &mut Vec<u32>,
+    keys: &mut Vec<Route>,
+) {
+    out.clear();
+    keys.clear();
+    keys.extend(routes.iter().map(|&(p, len, nh)| Route {
+        key: u128::from(p) << 96,
+        len,
+        nh,
+    }));
+    out.extend_from_slice(&[0; HEADER + NODE_WORDS]);
+    node::build(out, HEADER, HEADER, u32::from(DIRECT), keys, cover);
+    let n = routes.len();
+    out[0] = n as u32;
+    out[1] = (out.len() - HEADER) as u32;
+    out[2] = cover;
+    let codes = out.len();
+    out.resize(codes + n.div_ceil(2), 0);
+    for (i, &(p, len, _)) in routes.iter().enumerate() {
+        let extra = u32::from(len - DIRECT);
+        let rel = (p >> (32 - u32::from(len))) & ((1 << extra) - 1);
+        out[codes + i / 2] |= ((1 << extra) | rel) << (16 * (i % 2));
+    }
+    out.extend(routes.iter().map(|r| r.2));
+}
+
+/// A per-VRF IPv4 longest-prefix-match table (a Poptrie, see the
+/// [module documentation](super)).
+///
+/// Cloning is cheap (a 6 KiB copy and reference counts): the clone shares
+/// every section with the original, and an update copies only the sections
+/// it touches. That is how a new version of a published table is made.
+pub struct Fib4 {
+    /// Read by lookups: one entry per /8.
+    top: Box<[Top; SECTIONS]>,
+    /// The sections; `None` for a uniform /8 (no route of length >= 8 in
+    /// it), whose next hop is in `top`.
+    sections: Vec<Option<Arc<Section>>>,
+    /// Per uniform /8, the length of the route its next hop comes from.
+    udepth: Box<[u8; SECTIONS]>,
+    /// Routes shorter than /8, sorted by (prefix, length).
+    tiny: Vec<(u32, u8, NextHop)>,
+    /// Number of routes.
+    len: usize,
+    /// Reusable buffers for updates (not shared by clones).
+    scratch: Scratch,
+}
+
+// SAFETY: the raw pointers in `top` point into `sections` (immutable while
+// shared, and only mutated through `&mut self` after `Arc::make_mut`) or
+// into `top` itself; a `Fib4` owns everything they point to, like a
+// `Vec<Arc<..>>` would.
+unsafe impl Send for Fib4 {}
+// SAFETY: `&Fib4` only reads.
+unsafe impl Sync for Fib4 {}
+
+impl Default for Fib4 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clone for Fib4 {
+    fn clone(&self) -> Self {
+        let mut fib = Fib4 {
+            top: self.top.clone(),
+            sections: self.sections.clone(),
+            udepth: self.udepth.clone(),
+            tiny: self.tiny.clone(),
+            len: self.len,
+            scratch: Scratch::default(),
+        };
+        for s in 0..SECTIONS {
+            fib.refresh(s);
+        }
+        fib
+    }
+}
+
+impl std::fmt::Debug for Fib4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fib4")
+            .field("prefixes", &self.len())
+            .field("sections", &self.sections.iter().flatten().count())
+            .field("memory_bytes", &self.memory_bytes())
+            .finish()
+    }
+}
+
+impl FromIterator<(u32, u8, NextHop)> for Fib4 {
+    fn from_iter<I: IntoIterator<Item = (u32, u8, NextHop)>>(iter: I) -> Self {
+        Fib4::from_routes(iter)
+    }
+}
+
+impl Fib4 {
+    /// An empty table: every lookup answers [`NO_ROUTE`]. About 7 KiB.
+    pub fn new() -> Self {
+        let top = Box::new(
+            [Top {
+                base: std::ptr::null(),
+                mask: 0,
+                leaf: NO_ROUTE,
+            }; SECTIONS],
+        );
+        let mut fib = Fib4 {
+            top,
+            sections: vec![None; SECTIONS],
+            udepth: Box::new([0; SECTIONS]),
+            tiny: Vec::new(),
+            len: 0,
+            scratch: Scratch::default(),
+        };
+        for s in 0..SECTIONS {
+            fib.refresh(s);
+        }
+        fib
+    }
+
+    /// A table of `routes` (`(prefix, len, next hop)`; for a prefix given
+    /// twice, the last next hop wins), built in one pass: faster than
+    /// [`insert`](Self::insert)ing them one by one, and without slack.
+    ///
+    /// # Panics
+    ///
+    /// As [`insert`](Self::insert).
+    pub fn from_routes<I: IntoIterator<Item = (u32, u8, NextHop)>>(routes: I) -> Self {
+        let mut long: Vec<(u32, u8, NextHop)> = Vec::new();
+        let mut fib = Fib4::new();
+        for (p, len, nh) in routes {
+            check(len, nh);
+            if len > DIRECT {
+                long.push((p & mask(len), len, nh));
+            } else {
+                fib.insert(p, len, nh);
+            }
+        }
+        // Stable: of equal prefixes, the last one given wins below.
+        long.sort_by_key(|&(p, len, _)| (p, len));
+        let mut dedup: Vec<(u32, u8, NextHop)> = Vec::with_capacity(long.len());
+        for r in long {
+            match dedup.last_mut() {
+                Some(last) if (last.0, last.1) == (r.0, r.1) => *last = r,
+                _ => dedup.push(r),
+            }
+        }
+        let mut scratch = Scratch::default();
+        let mut i = 0;
+        while i < dedup.len() {
+            let slot = dedup[i].0 >> (32 - DIRECT);
+            let mut j = i + 1;
+            while j < dedup.len() && dedup[j].0 >> (32 - DIRECT) == slot {
+                j += 1;
+            }
+            let sec = (slot >> SLOT_BITS) as usize;
+            let s = (slot & (SLOTS as u32 - 1)) as usize;
+            let section = fib.section_mut(sec);
+            let cover = section.cover(s);
+            section.set_slot(s, &dedup[i..j], cover, &mut scratch);
+            section.routes += j - i;
+            fib.len += j - i;
+            i = j;
+        }
+        for s in 0..SECTIONS {
+            if let Some(sec) = &mut fib.sections[s] {
+                let sec = Arc::get_mut(sec).expect("fresh section");
+                sec.compact();
+                sec.buf.shrink_to_fit();
+                sec.short.shrink_to_fit();
+            }
+            fib.refresh(s);
+        }
+        fib
+    }
+
+    /// Adds or replaces the route `prefix/len → nh` and returns the next hop
+    /// it replaced, if the exact prefix was already present.
+    ///
+    /// `prefix` is in host byte order; bits beyond `len` are ignored. Only
+    /// the /18 (or, for a route of length <= 18, the range) it covers is
+    /// rebuilt, in a copy if that part is shared with a clone.
+    ///
+    /// # Panics
+    ///
+    /// If `len > 32`, or `nh > MAX_NEXT_HOP` (which includes `NO_ROUTE`).
+    pub fn insert(&mut self, prefix: u32, len: u8, nh: NextHop) -> Option<NextHop> {
+        check(len, nh);
+        let prefix = prefix & mask(len);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let old = self.insert_with(prefix, len, nh, &mut scratch);
+        self.scratch = scratch;
+        old
+    }
+
+    /// [`insert`](Self::insert) of a checked, masked route.
+    fn insert_with(
+        &mut self,
+        prefix: u32,
+        len: u8,
+        nh: NextHop,
+        scratch: &mut Scratch,
+    ) -> Option<NextHop> {
+        if len < 8 {
+            let old = sorted_insert(&mut self.tiny, prefix, len, nh);
+            if old != Some(nh) {
+                self.paint_sections(prefix, len, nh, len, scratch);
+            }
+            self.len += usize::from(old.is_none());
+            return old;
+        }
+        let sec = (prefix >> 24) as usize;
+        let section = self.section_mut(sec);
+        let old = if len <= DIRECT {
+            let old = sorted_insert(&mut section.short, prefix, len, nh);
+            if old != Some(nh) {
+                let (range, _) = slot_range(prefix, len);
+                section.paint(sec, range, len, nh, len, scratch);
+            }
+            old
+        } else {
+            let s = ((prefix >> (32 - DIRECT)) as usize) & (SLOTS - 1);
+            let mut routes = std::mem::take(&mut scratch.slot);
+            routes.clear();
+            section.slot_routes(sec, s, &mut routes);
+            let old = sorted_insert(&mut routes, prefix, len, nh);
+            if old != Some(nh) {
+                let cover = section.cover(s);
+                section.set_slot(s, &routes, cover, scratch);
+            }
+            scratch.slot = routes;
+            old
+        };
+        section.routes += usize::from(old.is_none());
+        self.len += usize::from(old.is_none());
+        self.refresh(sec);
+        old
+    }
+
+    /// Removes the route for exactly `prefix/len` and returns its next hop;
+    /// the addresses it covered fall back to the next-shorter covering
+    /// prefix. `None` (and no change) if there is no such route or
+    /// `len > 32`. Bits of `prefix` beyond `len` are ignored.
+    pub fn remove(&mut self, prefix: u32, len: u8) -> Option<NextHop> {
+        if len > 32 {
+            return None;
+        }
+        let prefix = prefix & mask(len);
+        self.get(prefix, len)?;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let old = self.remove_with(prefix, len, &mut scratch);
+        self.scratch = scratch;
+        old
+    }
+
+    /// [`remove`](Self::remove) of a masked route that exists.
+    fn remove_with(&mut self, prefix: u32, len: u8, scratch: &mut Scratch) -> Option<NextHop> {
+        self.len -= 1;
+        if len < 8 {
+            let old = sorted_remove(&mut self.tiny, prefix, len)?;
+            if self.tiny.len() * 4 <= self.tiny.capacity() {
+                self.tiny.shrink_to(self.tiny.len() * 2);
+            }
+            let (nh, depth) = covering(&self.tiny, prefix, len).unwrap_or((NO_ROUTE, 0));
+            self.paint_sections(prefix, len, nh, depth, scratch);
+            return Some(old);
+        }
+        let sec = (prefix >> 24) as usize;
+        let tiny_cover = covering(&self.tiny, prefix, 8).unwrap_or((NO_ROUTE, 0));
+        let section = self.section_mut(sec);
+        let old = if len <= DIRECT {
+            let old = sorted_remove(&mut section.short, prefix, len)?;
+            let (nh, depth) = covering(&section.short, prefix, len).unwrap_or(tiny_cover);
+            let (range, _) = slot_range(prefix, len);
+            section.paint(sec, range, len, nh, depth, scratch);
+            old
+        } else {
+            let s = ((prefix >> (32 - DIRECT)) as usize) & (SLOTS - 1);
+            let mut routes = std::mem::take(&mut scratch.slot);
+            routes.clear();
+            section.slot_routes(sec, s, &mut routes);
+            let old = sorted_remove(&mut routes, prefix, len);
+            let cover = section.cover(s);
+            section.set_slot(s, &routes, cover, scratch);
+            scratch.slot = routes;
+            old?
+        };
+        section.routes -= 1;
+        if section.routes == 0 {
+            // Back to a uniform /8: every slot has the tiny routes' default.
+            self.sections[sec] = None;
+            self.top[sec].leaf = tiny_cover.0;
+            self.udepth[sec] = tiny_cover.1;
+        }
+        self.refresh(sec);
+        Some(old)
+    }
+
+    /// The next hop of exactly `prefix/len` (not a longest-prefix match).
+    /// Bits of `prefix` beyond `len` are ignored; `None` if `len > 32`.
+    pub fn get(&self, prefix: u32, len: u8) -> Option<NextHop> {
+        if len > 32 {
+            return None;
+        }
+        let prefix = prefix & mask(len);
+        if len < 8 {
+            return sorted_get(&self.tiny, prefix, len);
+        }
+        let sec = (prefix >> 24) as usize;
+        let section = self.sections[sec].as_ref()?;
+        if len <= DIRECT {
+            return sorted_get(&section.short, prefix, len);
+        }
+        let s = ((prefix >> (32 - DIRECT)) as usize) & (SLOTS - 1);
+        section.slot_get(s, prefix, len)
+    }
+
+    /// Longest-prefix match of `addr` (host byte order): the next hop of the
+    /// longest prefix that contains it, or [`NO_ROUTE`].
+    ///
+    /// Two loads for an address whose /18 holds no longer prefix, then one
+    /// per 6 bits of trie and one for the leaf (four for a /24); never
+    /// allocates.
+    #[inline]
+    pub fn lookup(&self, addr: u32) -> NextHop {
+        #[cfg(target_arch = "x86_64")]
+        if node::has_popcnt() {
+            // SAFETY: the CPU has popcnt.
+            return unsafe { self.lookup_popcnt(addr) };
+        }
+        // SAFETY: the table's invariant (see `lookup_in`).
+        unsafe { self.lookup_in(addr) }
+    }
+
+    /// [`lookup`](Self::lookup) compiled with the `popcnt` instruction.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support `popcnt`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn lookup_popcnt(&self, addr: u32) -> NextHop {
+        self.lookup_in(addr)
+    }
+
+    /// The walk of [`lookup`](Self::lookup).
+    ///
+    /// # Safety
+    ///
+    /// Always safe to call: every `top` entry points to a live buffer with
+    /// `mask + 1` entries, and every block entry there to a trie built by
+    /// `node::build`. `unsafe` only to be callable from `lookup_popcnt`'s
+    /// context without a wrapper.
+    #[inline(always)]
+    unsafe fn lookup_in(&self, addr: u32) -> NextHop {
+        let t = self.top.get_unchecked((addr >> 24) as usize);
+        let e = *t.base.add(((addr >> (32 - DIRECT)) & t.mask) as usize);
+        if !is_block(e) {
+            return e;
+        }
+        node::walk(t.base.add((e & !BLOCK) as usize), addr << DIRECT)
+    }
+
+    /// Longest-prefix match of every address in `addrs`, written to the
+    /// same position of `out`; the same answers as [`lookup`](Self::lookup)
+    /// on each, for a burst of packets.
+    ///
+    /// Works in rounds of 32 addresses: first the direct entries of the
+    /// whole round, without branches, prefetching the root node of each
+    /// address that needs a trie; then the trie walks of those addresses.
+    /// The first pass overlaps the round's cache misses on the direct
+    /// entries and the roots; the walks end in the root's leaves for most
+    /// addresses, so their branches predict well and the out-of-order core
+    /// overlaps the leaf loads of several walks. (A pass per trie level
+    /// with selects instead of branches was measured and is slower: more
+    /// instructions for the same misses.)
+    ///
+    /// # Panics
+    ///
+    /// If `out.len() < addrs.len()`.
+    #[inline]
+    pub fn lookup_batch(&self, addrs: &[u32], out: &mut [u32]) {
+        assert!(out.len() >= addrs.len(), "lookup_batch: out is too short");
+        #[cfg(target_arch = "x86_64")]
+        if node::has_popcnt() {
+            // SAFETY: the CPU has popcnt.
+            unsafe { self.batch_popcnt(addrs, out) };
+            return;
+        }
+        // SAFETY: as in `lookup_in`; `out` is long enough.
+        unsafe { self.batch_in(addrs, out) }
+    }
+
+    /// [`lookup_batch`](Self::lookup_batch) compiled with `popcnt`.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support `popcnt`; `out.len() >= addrs.len()`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn batch_popcnt(&self, addrs: &[u32], out: &mut [u32]) {
+        self.batch_in(addrs, out)
+    }
+
+    /// The body of [`lookup_batch`](Self::lookup_batch).
+    ///
+    /// # Safety
+    ///
+    /// `out.len() >= addrs.len()`; otherwise as `lookup_in`.
+    #[inline(always)]
+    unsafe fn batch_in(&self, addrs: &[u32], out: &mut [u32]) {
+        for (addrs, out) in addrs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
+            let n = addrs.len();
+            let mut blk = [std::ptr::null::<u32>(); BATCH];
+            // The direct entries (top is hot; the loads of the 32 lanes
+            // overlap, nothing depends on them but their own lane): a next
+            // hop is the answer, a block's root is prefetched.
+            let mut live = 0u32;
+            for i in 0..n {
+                let a = *addrs.get_unchecked(i);
+                let t = self.top.get_unchecked((a >> 24) as usize);
+                let e = *t.base.add(((a >> (32 - DIRECT)) & t.mask) as usize);
+                // For a next hop, `root` is meaningless: prefetch the
+                // section instead (a wild prefetch can cost a page walk).
+                let b = is_block(e);
+                let root = node::select(b, t.base.wrapping_add((e & !BLOCK) as usize), t.base);
+                node::prefetch(root);
+                *blk.get_unchecked_mut(i) = root;
+                *out.get_unchecked_mut(i) = e;
+                live |= u32::from(b) << i;
+            }
+            // The walks: their roots are (being) fetched; most end in the
+            // root's leaves, so the branches predict well, and the walks
+            // of different lanes overlap in the out-of-order window.
+            let mut m = live;
+            while m != 0 {
+                let i = m.trailing_zeros() as usize;
+                m &= m - 1;
+                let key = *addrs.get_unchecked(i) << DIRECT;
+                *out.get_unchecked_mut(i) = node::walk(*blk.get_unchecked(i), key);
+            }
+        }
+    }
+
+    /// Number of prefixes in the table.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if the table holds no prefix.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every route as `(prefix, len, next hop)`, prefix masked, in no
+    /// particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u8, NextHop)> + '_ {
+        let sections = self
+            .sections
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)));
+        self.tiny
+            .iter()
+            .copied()
+            .chain(sections.flat_map(|(sec, section)| {
+                let slots = (0..SLOTS).flat_map(move |s| {
+                    let mut routes = Vec::new();
+                    section.slot_routes(sec, s, &mut routes);
+                    routes
+                });
+                section.short.iter().copied().chain(slots)
+            }))
+    }
+
+    /// Heap bytes held by the table: the lookup structure and the routes
+    /// (counting sections shared with clones in full). About 7 KiB empty.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<[Top; SECTIONS]>()
+            + SECTIONS * (std::mem::size_of::<Option<Arc<Section>>>() + 1)
+            + self.tiny.capacity() * std::mem::size_of::<(u32, u8, NextHop)>()
+            + self
+                .sections
+                .iter()
+                .flatten()
+                .map(|s| s.memory_bytes() + 16)
+                .sum::<usize>()
+    }
+
+    /// Bytes of the lookup structure alone (top level, direct entries and
+    /// tries, without the routes kept for updates), counting garbage.
+    pub fn lookup_bytes(&self) -> usize {
+        std::mem::size_of::<[Top; SECTIONS]>()
+            + self
+                .sections
+                .iter()
+                .flatten()
+                .map(|s| {
+                    let mut bytes = s.buf.len() * 4;
+                    for slot in 0..SLOTS {
+                        let e = s.buf[slot];
+                        if is_block(e) {
+                            let (start, _) = s.block(e);
+                            let n = s.buf[start] as usize;
+                            bytes -= (n.div_ceil(2) + n) * 4;
+                        }
+                    }
+                    bytes
+                })
+                .sum::<usize>()
+    }
+
+    /// Number of /8s with a section of their own (holding a route of
+    /// length >= 8).
+    #[cfg(test)]
+    pub(super) fn sections_in_use(&self) -> usize {
+        self.sections.iter().flatten().count()
+    }
+
+    // ---- updates ---------------------------------------------------------
+
+    /// Section `sec` for writing: materialized if uniform, copied if shared.
+    fn section_mut(&mut self, sec: usize) -> &mut Section {
+        let (leaf, depth) = (self.top[sec].leaf, self.udepth[sec]);
+        let slot = &mut self.sections[sec];
+        let arc = slot.get_or_insert_with(|| Arc::new(Section::uniform(leaf, depth)));
+        Arc::make_mut(arc)
+    }
+
+    /// Points `top[sec]` at the section's current buffer.
+    fn refresh(&mut self, sec: usize) {
+        let t = &mut self.top[sec];
+        match &self.sections[sec] {
+            Some(s) => {
+                t.base = s.buf.as_ptr();
+                t.mask = SLOTS as u32 - 1;
+            }
+            None => {
+                t.base = &t.leaf;
+                t.mask = 0;
+            }
+        }
+    }
+
+    /// For a route of length < 8 (insert, or removal painting its
+    /// replacement): every /8 in its range whose default comes from a route
+    /// of length `<= len` gets the default `(nh, depth)`.
+    fn paint_sections(&mut self, prefix: u32, len: u8, nh: NextHop, depth: u8, sc: &mut Scratch) {
+        let first = (prefix >> 24) as usize;
+        for sec in first..first + (1 << (8 - len)) {
+            if self.sections[sec].is_some() {
+                self.section_mut(sec)
+                    .paint(sec, 0..SLOTS, len, nh, depth, sc);
+            } else if self.udepth[sec] <= len {
+                self.top[sec].leaf = nh;
+                self.udepth[sec] = depth;
+            }
+            self.refresh(sec);
+        }
+    }
+}
+
+/// Panics on a bad route (see [`Fib4::insert`]).
+fn check(len: u8, nh: NextHop) {
+    assert!(len <= 32, "IPv4 prefix length {len} > 32");
+    assert!(nh <= MAX_NEXT_HOP, "next hop {nh:#x} > MAX_NEXT_HOP");
+}
+
+/// The slots (/18s) of its section that `prefix/len` (8 <= len <= 18)
+/// covers, and their count.
+fn slot_range(prefix: u32, len: u8) -> (std::ops::Range<usize>, usize) {
+    let first = ((prefix >> (32 - DIRECT)) as usize) & (SLOTS - 1);
+    let n = 1 << (DIRECT - len);
+    (first..first + n, n)
+}
+
+/// Inserts or replaces in a list sorted by (prefix, length).
+fn sorted_insert(v: &mut Vec<(u32, u8, NextHop)>, p: u32, len: u8, nh: NextHop) -> Option<NextHop> {
+    match v.binary_search_by_key(&(p, len), |r| (r.0, r.1)) {
+        Ok(i) => Some(std::mem::replace(&mut v[i].2, nh)),
+        Err(i) => {
+            v.insert(i, (p, len, nh));
+            None
+        }
+    }
+}
+
+/// Removes from a list sorted by (prefix, length).
+fn sorted_remove(v: &mut Vec<(u32, u8, NextHop)>, p: u32, len: u8) -> Option<NextHop> {
+    let i = v.binary_search_by_key(&(p, len), |r| (r.0, r.1)).ok()?;
+    Some(v.remove(i).2)
+}
+
+/// Exact match in a list sorted by (prefix, length).
+fn sorted_get(v: &[(u32, u8, NextHop)], p: u32, len: u8) -> Option<NextHop> {
+    let i = v.binary_search_by_key(&(p, len), |r| (r.0, r.1)).ok()?;
+    Some(v[i].2)
+}
+
+/// The longest route in `v` (sorted) strictly shorter than `len` that
+/// covers `prefix`, as (next hop, length).
+fn covering(v: &[(u32, u8, NextHop)], prefix: u32, len: u8) -> Option<(NextHop, u8)> {
+    if v.is_empty() {
+        return None;
+    }
+    (0..len)
+        .rev()
+        .find_map(|l| sorted_get(v, prefix & mask(l), l).map(|nh| (nh, l)))
+}
