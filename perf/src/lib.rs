@@ -42,7 +42,7 @@
 //!               "hugepages": { "total", "free", "size_kb" },
 //!               "weir_commit" (may end in "-dirty"; "" if unknown),
 //!               "weir_version", "command" (shell-quoted argv),
-//!               "started_unix" },
+//!               "started_unix", "loadavg" ("1min 5min 15min") },
 //!   "settings": { "runs", "trial_secs", "resolution", "pdr_loss", "ring",
 //!                 "sizes": ["64", ..., "imix"], "max_rate_pps" (or null),
 //!                 "latency_loads_pct": [10, 50, 90], "worker_cores": [..],
@@ -76,6 +76,8 @@
 //! Rates count frames; Gb/s count frame bytes with FCS, without preamble
 //! and gap. NDR and PDR are the rate actually offered in the passing
 //! trial (never more than its target).
+
+#![warn(missing_docs)]
 
 pub mod bench;
 pub mod fib;

@@ -318,9 +318,10 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "  {} | {} cores | kernel {} | hugepages {}/{} × {} kB | weir {} | workers {:?} control {:?} tester {:?}",
+            "  {} | {} cores | load {} | kernel {} | hugepages {}/{} × {} kB | weir {} | workers {:?} control {:?} tester {:?}",
             if s.cpu_model.is_empty() { "unknown CPU" } else { &s.cpu_model },
             s.cores,
+            s.loadavg,
             s.kernel,
             s.hugepages.free,
             s.hugepages.total,

@@ -35,6 +35,9 @@ pub struct SystemInfo {
     pub command: String,
     /// Start of the run, seconds since the Unix epoch.
     pub started_unix: u64,
+    /// Load averages (1, 5, 15 min) at the start: a busy machine makes
+    /// NDR unreliable.
+    pub loadavg: String,
 }
 
 /// Quote a word for a POSIX shell if it needs it.
@@ -101,6 +104,11 @@ impl SystemInfo {
             weir_version: env!("CARGO_PKG_VERSION").to_string(),
             command: std::env::args()
                 .map(|a| shell_quote(&a))
+                .collect::<Vec<_>>()
+                .join(" "),
+            loadavg: read("/proc/loadavg")
+                .split_whitespace()
+                .take(3)
                 .collect::<Vec<_>>()
                 .join(" "),
             started_unix: std::time::SystemTime::now()
