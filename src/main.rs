@@ -1,5 +1,5 @@
 //! `weir`: the command-line front end. Thin: parsing arguments, then
-//! calling into `ctrl`.
+//! calling into `ctrl` (run, check) or `perf` (bench).
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -44,6 +44,26 @@ enum Cmd {
         /// The TOML config.
         config: PathBuf,
     },
+    /// Benchmark forwarding (RFC 2544 NDR/PDR, loss, latency), or the FIB
+    /// with `weir bench fib ...`.
+    #[command(args_conflicts_with_subcommands = true)]
+    Bench {
+        #[command(flatten)]
+        args: perf::BenchArgs,
+        #[command(subcommand)]
+        cmd: Option<BenchCmd>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// The FIB benchmark; every argument (`--help` too) is passed through.
+    #[command(disable_help_flag = true)]
+    Fib {
+        /// Arguments of the FIB benchmark (see `weir bench fib --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -57,6 +77,11 @@ fn main() -> ExitCode {
             quiet,
         } => run(config, duration, summary_json, !no_pin, quiet),
         Cmd::Check { config } => check(config),
+        Cmd::Bench {
+            cmd: Some(BenchCmd::Fib { args }),
+            ..
+        } => perf::fib::cli_main(&args).map(|()| ExitCode::SUCCESS),
+        Cmd::Bench { args, cmd: None } => perf::cli(&args).map(|()| ExitCode::SUCCESS),
     };
     match r {
         Ok(code) => code,

@@ -1,4 +1,94 @@
 //! weir's benchmarks: RFC 2544-style forwarding trials (`weir bench`) and
 //! the FIB benchmark (`weir bench fib`).
+//!
+//! # `weir bench`
+//!
+//! A *scenario* ([`scenario`], `perf/scenarios/*.toml`) names a weir
+//! config and the traffic. weir starts with the scenario's ingress and
+//! egress interfaces as external `mem` links; the *tester* ([`trial`]) runs
+//! on its own thread (pinned to weir's control core by default: on a
+//! 2-core machine the worker keeps the other core to itself), generates
+//! stamped frames into the ingress ring and sinks the egress ring. Rings
+//! are finite, so loss is real when the pipeline falls behind, and it is
+//! counted by sequence number at the sink.
+//!
+//! Per frame size and per run (`--runs`, default 5):
+//!
+//! 1. a trial at 100 % load (the tester as fast as it goes, or
+//!    `--max-rate`): its offered rate bounds the search, its loss is the
+//!    frame loss rate at full load (RFC 2544 §26.3);
+//! 2. the NDR/PDR binary search ([`search`], RFC 2544 §26.1): trials of
+//!    `--trial-secs` (default 2 s) each at a target rate, until the
+//!    bounds are `--resolution` (1 %) of the maximum apart; NDR allows no
+//!    loss, PDR 0.5 %;
+//! 3. latency trials at 10, 50 and 90 % of that run's NDR: every received
+//!    frame's TSC stamp against the TSC when the tester took it, in an
+//!    HdrHistogram ([`latency`]).
+//!
+//! Baselines in the same run (`--baseline`): `loopback` runs the same
+//! tester into its own sink through one `mem` link (no pipeline: the
+//! ceiling of what the tester can measure); `testpmd` runs dpdk-testpmd
+//! `io` forwarding between two `net_null` vdevs ([`testpmd`]), compared with
+//! weir's inline maximum rate. Also measured: weir with *inline* `gen`
+//! ports (one core generating, routing and sinking), the maximum rate.
+//!
+//! # JSON report (`--json FILE`), schema `weir-bench/1`
+//!
+//! ```text
+//! {
+//!   "schema": "weir-bench/1",
+//!   "scenario", "scenario_description", "scenario_path": strings,
+//!   "system": { "cpu_model", "cores", "kernel",
+//!               "hugepages": { "total", "free", "size_kb" },
+//!               "weir_commit" (may end in "-dirty"; "" if unknown),
+//!               "weir_version", "command" (shell-quoted argv),
+//!               "started_unix", "loadavg" ("1min 5min 15min") },
+//!   "settings": { "runs", "trial_secs", "resolution", "pdr_loss", "ring",
+//!                 "sizes": ["64", ..., "imix"], "max_rate_pps" (or null),
+//!                 "latency_loads_pct": [10, 50, 90], "worker_cores": [..],
+//!                 "control_core", "tester_core" (null: unpinned),
+//!                 "driver": "mem" },
+//!   "devices": [            // "weir" first, then baselines
+//!     { "name", "description",
+//!       "points": [          // one per size, in settings.sizes order
+//!         { "size": "64", "frame_bytes": 64.0,
+//!           "ndr_mpps", "pdr_mpps", "ndr_gbps", "full_load_mpps",
+//!           "full_load_loss" (ratio 0..1): Stat,
+//!           "latency": [ { "load_pct", "p50_ns", "p90_ns", "p99_ns",
+//!                          "p999_ns", "max_ns": Stat } ],
+//!           "runs": [ { "ndr_pps", "pdr_pps", "full_load": Trial,
+//!                       "trials": [Trial],     // the search, in order
+//!                       "latency": [ { "load_pct", "trial": Trial,
+//!                                      "latency": { "count", "min_ns",
+//!                                        "mean_ns", "p50_ns", "p90_ns",
+//!                                        "p99_ns", "p999_ns", "max_ns" } } ] } ] } ] } ],
+//!   "inline": [ { "size", "mpps": Stat } ],   // weir's inline gen max rate
+//!   "ratios": [ { "baseline", "basis": "ndr_pdr" | "inline_max", "size",
+//!                 "ndr", "pdr" } ],         // medians weir / baseline; null if 0
+//!   "skipped": [ "baseline testpmd: ..." ],
+//!   "elapsed_secs": 123.4
+//! }
+//! Stat  = { "min", "median", "max" }        // over the runs
+//! Trial = { "target_pps" (0: as fast as possible), "offered_pps",
+//!           "sent", "received" }            // lost = sent - received
+//! ```
+//!
+//! Rates count frames; Gb/s count frame bytes with FCS, without preamble
+//! and gap. NDR and PDR are the rate actually offered in the passing
+//! trial (never more than its target).
 
+#![warn(missing_docs)]
+
+pub mod bench;
 pub mod fib;
+pub mod latency;
+pub mod plot;
+pub mod progress;
+pub mod report;
+pub mod scenario;
+pub mod search;
+pub mod sysinfo;
+pub mod testpmd;
+pub mod trial;
+
+pub use bench::{cli, BenchArgs};

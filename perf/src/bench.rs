@@ -1,0 +1,507 @@
+//! `weir bench`: the arguments and the run (devices × frame sizes × runs).
+
+use crate::progress::Progress;
+use crate::report::{
+    DeviceReport, InlinePoint, LatencyRun, Point, Report, Run, Settings, Stat, SCHEMA,
+};
+use crate::scenario::{Mode, Scenario};
+use crate::search::{self, SearchParams};
+use crate::sysinfo::SystemInfo;
+use crate::trial::{Device, Flows, FrameSize, Tester, TrialSpec};
+use anyhow::{bail, Context, Result};
+use ctrl::router::{Router, RunOptions};
+use pmd::drivers::gen::{IpRange, PortRange};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The frame sizes of a full report (RFC 2544 §9.1, Ethernet), IMIX added
+/// by [`FULL_WITH_IMIX`].
+pub const RFC2544_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 1280, 1518];
+/// Whether a run without `--sizes` or `--imix` includes IMIX.
+pub const FULL_WITH_IMIX: bool = true;
+/// Loads of the latency trials, percent of NDR.
+pub const LATENCY_LOADS: [f64; 3] = [10.0, 50.0, 90.0];
+
+/// A baseline measured in the same run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Baseline {
+    /// The tester into its own sink through one `mem` link: no pipeline.
+    Loopback,
+    /// dpdk-testpmd `io` forwarding (needs `--features dpdk` and
+    /// dpdk-testpmd installed).
+    Testpmd,
+}
+
+/// Arguments of `weir bench`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct BenchArgs {
+    /// Scenario file (perf/scenarios/*.toml); default: the built-in
+    /// ipv4-2port.
+    pub scenario: Option<PathBuf>,
+    /// Frame sizes, comma-separated (64..1518, or imix); default: 64, 128,
+    /// 256, 512, 1024, 1280, 1518 and imix.
+    #[arg(long, value_delimiter = ',', value_name = "SIZES")]
+    pub sizes: Option<Vec<FrameSize>>,
+    /// Test IMIX (7:4:1 of 64/570/1518 bytes); alone: only IMIX.
+    #[arg(long)]
+    pub imix: bool,
+    /// Runs per point (default 5; --quick: 1).
+    #[arg(long, value_name = "N")]
+    pub runs: Option<usize>,
+    /// Seconds of traffic per trial (default 2; --quick: 0.5).
+    #[arg(long, value_name = "S")]
+    pub trial_secs: Option<f64>,
+    /// Baselines to measure in the same run (repeatable).
+    #[arg(long = "baseline", value_enum, value_name = "NAME")]
+    pub baselines: Vec<Baseline>,
+    /// Write the report as JSON (schema: see the perf crate docs).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Draw throughput vs frame size and latency percentiles as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Short settings for a smoke test: 1 run, 0.5 s trials, 64 bytes,
+    /// 5 % resolution (explicit options win).
+    #[arg(long)]
+    pub quick: bool,
+    /// Upper bound of the rate search, packets per second (default: what
+    /// the tester reaches at 100 % load).
+    #[arg(long, value_name = "PPS")]
+    pub max_rate: Option<f64>,
+    /// Search resolution as a fraction of the maximum rate (default 0.01).
+    #[arg(long, value_name = "FRACTION")]
+    pub resolution: Option<f64>,
+    /// Packets per mem ring direction between tester and device (default:
+    /// the scenario's).
+    #[arg(long, value_name = "N")]
+    pub ring: Option<usize>,
+    /// Number of generated routes (scenarios with [table]).
+    #[arg(long, value_name = "N")]
+    pub prefixes: Option<u32>,
+    /// Core for the tester thread (default: weir's control core, else 0).
+    #[arg(long, value_name = "CPU")]
+    pub tester_core: Option<usize>,
+    /// Pin nothing (tests on busy machines).
+    #[arg(long)]
+    pub no_pin: bool,
+    /// Skip the inline gen maximum-rate measurement.
+    #[arg(long)]
+    pub no_inline: bool,
+    /// Skip the latency trials.
+    #[arg(long)]
+    pub no_latency: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Settings resolved from the arguments.
+#[derive(Clone, Debug)]
+struct Plan {
+    sizes: Vec<FrameSize>,
+    runs: usize,
+    trial: Duration,
+    resolution: f64,
+    latency: bool,
+}
+
+fn plan(a: &BenchArgs) -> Result<Plan> {
+    let mut sizes = match (&a.sizes, a.imix, a.quick) {
+        (Some(s), imix, _) => {
+            let mut s = s.clone();
+            if imix && !s.contains(&FrameSize::Imix) {
+                s.push(FrameSize::Imix);
+            }
+            s
+        }
+        (None, true, _) => vec![FrameSize::Imix],
+        (None, false, true) => vec![FrameSize::Fixed(64)],
+        (None, false, false) => {
+            let mut s: Vec<_> = RFC2544_SIZES.iter().map(|&n| FrameSize::Fixed(n)).collect();
+            if FULL_WITH_IMIX {
+                s.push(FrameSize::Imix);
+            }
+            s
+        }
+    };
+    sizes.dedup();
+    let runs = a.runs.unwrap_or(if a.quick { 1 } else { 5 });
+    let secs = a.trial_secs.unwrap_or(if a.quick { 0.5 } else { 2.0 });
+    let resolution = a.resolution.unwrap_or(if a.quick { 0.05 } else { 0.01 });
+    if runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    if !(secs > 0.0 && secs <= 3600.0) {
+        bail!("--trial-secs must be in (0, 3600]");
+    }
+    if !(resolution > 0.0 && resolution < 1.0) {
+        bail!("--resolution must be in (0, 1)");
+    }
+    if a.max_rate.is_some_and(|r| r.is_nan() || r < 1.0) {
+        bail!("--max-rate must be at least 1 pps");
+    }
+    Ok(Plan {
+        sizes,
+        runs,
+        trial: Duration::from_secs_f64(secs),
+        resolution,
+        latency: !a.no_latency,
+    })
+}
+
+/// Trials a run is expected to take (for the progress bar).
+fn trials_per_run(p: &Plan) -> usize {
+    let bisect = (1.0 / p.resolution).log2().ceil() as usize;
+    1 + 2 * bisect + if p.latency { LATENCY_LOADS.len() } else { 0 }
+}
+
+/// One run at one frame size: 100 % load, NDR/PDR search, latency.
+fn measure_run(
+    tester: &mut Tester,
+    size: FrameSize,
+    plan: &Plan,
+    max_rate: Option<f64>,
+    progress: &mut Progress,
+) -> Result<Run> {
+    let spec = |rate: Option<f64>, latency: bool| TrialSpec {
+        size,
+        rate_pps: rate,
+        duration: plan.trial,
+        latency,
+    };
+    let full_load = tester.run(&spec(max_rate, false))?.result;
+    progress.tick();
+    let hi = max_rate.unwrap_or(full_load.offered_pps).floor();
+    let params = SearchParams {
+        hi_pps: hi.max(1.0),
+        resolution: plan.resolution,
+        pdr_loss: SearchParams::default().pdr_loss,
+    };
+    let expected = trials_per_run(plan);
+    let mut made = 1;
+    let found = search::search(&params, |rate| {
+        let r = tester.run(&spec(Some(rate), false)).map(|o| o.result);
+        made += 1;
+        if made > expected {
+            progress.extend(1);
+        }
+        progress.tick();
+        r
+    })?;
+    // The rate reported is the one actually offered in the passing trial
+    // (a tester that fell short of the target does not inflate it).
+    let actual = |target: f64| {
+        found
+            .trial_at(target)
+            .map_or(target, |t| t.offered_pps.min(target))
+    };
+    let ndr_pps = if found.ndr_pps > 0.0 {
+        actual(found.ndr_pps)
+    } else {
+        0.0
+    };
+    let pdr_pps = if found.pdr_pps > 0.0 {
+        actual(found.pdr_pps)
+    } else {
+        0.0
+    };
+    let mut latency = Vec::new();
+    if plan.latency && ndr_pps > 0.0 {
+        for load in LATENCY_LOADS {
+            let o = tester.run(&spec(Some((ndr_pps * load / 100.0).max(1.0)), true))?;
+            progress.tick();
+            latency.push(LatencyRun {
+                load_pct: load,
+                trial: o.result,
+                latency: o.latency.map(|h| h.summary()).unwrap_or_default(),
+            });
+        }
+    }
+    Ok(Run {
+        ndr_pps,
+        pdr_pps,
+        full_load,
+        trials: found.trials,
+        latency,
+    })
+}
+
+/// Every frame size × run on one device.
+fn measure_device(
+    name: &str,
+    tester: &mut Tester,
+    plan: &Plan,
+    max_rate: Option<f64>,
+    progress: &mut Progress,
+) -> Result<Vec<Point>> {
+    // Warm up: caches, branch predictors, the pool's free lists.
+    tester.run(&TrialSpec {
+        size: FrameSize::Fixed(64),
+        rate_pps: Some(10_000.0),
+        duration: Duration::from_millis(50),
+        latency: false,
+    })?;
+    let mut points = Vec::new();
+    for &size in &plan.sizes {
+        let mut runs = Vec::new();
+        for r in 0..plan.runs {
+            progress.label(format!(
+                "{name} {} B run {}/{}",
+                size.label(),
+                r + 1,
+                plan.runs
+            ));
+            runs.push(measure_run(tester, size, plan, max_rate, progress)?);
+        }
+        points.push(Point::from_runs(size.label(), size.mean_bytes(), runs));
+    }
+    Ok(points)
+}
+
+/// weir's inline `gen` ports at full speed: frames per second reaching the
+/// egress sink, measured over `plan.trial` after a short warm-up.
+fn inline_rate(scn: &Scenario, size: FrameSize, plan: &Plan, pin: bool) -> Result<f64> {
+    let cfg = scn.config(&Mode::Inline {
+        frame_size: match size {
+            FrameSize::Fixed(s) => Some(s),
+            FrameSize::Imix => None,
+        },
+    })?;
+    let egress = scn.tester.egress.clone();
+    let router = Router::start(
+        cfg,
+        RunOptions {
+            pin,
+            ..RunOptions::default()
+        },
+    )
+    .context("starting weir with inline gen ports")?;
+    let sink = router
+        .stats()
+        .ports
+        .iter()
+        .find(|p| p.name == egress)
+        .and_then(|p| p.gen.clone())
+        .context("the egress port has no gen statistics")?;
+    std::thread::sleep(Duration::from_millis(200));
+    let (t0, n0) = (Instant::now(), sink.snapshot().sink_packets);
+    std::thread::sleep(plan.trial);
+    let (t1, n1) = (Instant::now(), sink.snapshot().sink_packets);
+    drop(router);
+    Ok((n1 - n0) as f64 / (t1 - t0).as_secs_f64())
+}
+
+/// Run the benchmark the arguments describe.
+pub fn run(a: &BenchArgs) -> Result<Report> {
+    let started = Instant::now();
+    let plan = plan(a)?;
+    let system = SystemInfo::collect();
+    let mut scn = match &a.scenario {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::default_scenario(),
+    };
+    if let Some(n) = a.prefixes {
+        scn.set_prefixes(n)?;
+    }
+    let ring = a.ring.unwrap_or(scn.tester.ring);
+    let cfg = scn.config(&Mode::Mem { ring })?;
+    let pin = !a.no_pin;
+    let tester_core = if pin {
+        a.tester_core.or(cfg.workers.control_core).or(Some(0))
+    } else {
+        None
+    };
+    let ingress_mac = cfg
+        .interfaces
+        .iter()
+        .find(|i| i.name == scn.tester.ingress)
+        .map(|i| i.mac)
+        .context("no ingress interface")?;
+    let (dst, dst_count) = scn.dst_range();
+    let t = &scn.tester;
+    let flows = Flows {
+        dst_mac: ingress_mac,
+        src: IpRange {
+            start: t.src,
+            count: t.src_count,
+        },
+        dst: IpRange {
+            start: dst,
+            count: dst_count,
+        },
+        src_port: PortRange {
+            start: t.src_port,
+            count: t.src_port_count.into(),
+        },
+        dst_port: PortRange {
+            start: t.dst_port,
+            count: t.dst_port_count.into(),
+        },
+    };
+    let mut report = Report {
+        schema: SCHEMA.into(),
+        scenario: scn.name.clone(),
+        scenario_description: scn.description.clone(),
+        scenario_path: scn.path.display().to_string(),
+        system,
+        settings: Settings {
+            runs: plan.runs,
+            trial_secs: plan.trial.as_secs_f64(),
+            resolution: plan.resolution,
+            pdr_loss: SearchParams::default().pdr_loss,
+            ring,
+            sizes: plan.sizes.iter().map(FrameSize::label).collect(),
+            max_rate_pps: a.max_rate,
+            latency_loads_pct: if plan.latency {
+                LATENCY_LOADS.to_vec()
+            } else {
+                Vec::new()
+            },
+            worker_cores: cfg.workers.cores.clone(),
+            control_core: cfg.workers.control_core.filter(|_| pin),
+            tester_core,
+            driver: "mem".into(),
+        },
+        ..Report::default()
+    };
+    if let Some(c) = tester_core {
+        if !core_affinity::set_for_current(core_affinity::CoreId { id: c }) {
+            report
+                .skipped
+                .push(format!("pinning the tester to CPU {c} failed: unpinned"));
+        }
+    }
+    let loopback = a.baselines.contains(&Baseline::Loopback);
+    let devices = 1 + usize::from(loopback);
+    let mut progress = Progress::new(
+        devices * plan.sizes.len() * plan.runs * trials_per_run(&plan),
+        !a.no_progress,
+    );
+
+    // weir, the tester on its own thread (this one) through mem rings.
+    {
+        let mut router = Router::start(
+            cfg.clone(),
+            RunOptions {
+                pin,
+                ..RunOptions::default()
+            },
+        )
+        .context("starting weir")?;
+        for w in &router.warnings {
+            eprintln!("weir: warning: {w}");
+        }
+        let mut take = |name: &str| {
+            router
+                .take_external(name)
+                .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
+                .with_context(|| format!("interface {name} has no external mem end"))
+        };
+        let to_dut = take(&scn.tester.ingress)?;
+        let from_dut = take(&scn.tester.egress)?;
+        let pool = router
+            .pool()
+            .context("weir runs without a native pool")?
+            .clone();
+        let mut tester = Tester::new(
+            Device {
+                to_dut,
+                from_dut,
+                pool,
+            },
+            flows.clone(),
+        );
+        let points = measure_device("weir", &mut tester, &plan, a.max_rate, &mut progress)?;
+        drop(tester);
+        router.stop();
+        report.devices.push(DeviceReport {
+            name: "weir".into(),
+            description: format!(
+                "weir routing {} through mem rings of {ring} packets; tester on its own thread",
+                scn.name
+            ),
+            points,
+        });
+    }
+    if loopback {
+        let dev = Device::loopback(ring, cfg.workers.pool_size)?;
+        let mut tester = Tester::new(dev, flows.clone());
+        let points = measure_device("loopback", &mut tester, &plan, a.max_rate, &mut progress)?;
+        report.devices.push(DeviceReport {
+            name: "loopback".into(),
+            description: format!(
+                "the tester into its own sink through one mem link of {ring} packets, no pipeline"
+            ),
+            points,
+        });
+    }
+    if a.baselines.contains(&Baseline::Testpmd) {
+        match crate::testpmd::measure(&plan.sizes, plan.runs, plan.trial) {
+            Ok(d) => report.devices.push(d),
+            Err(e) => report.skipped.push(format!("baseline testpmd: {e:#}")),
+        }
+    }
+    if !a.no_inline {
+        for &size in &plan.sizes {
+            progress.label(format!("weir inline gen {} B", size.label()));
+            let mut rates = Vec::new();
+            for _ in 0..plan.runs {
+                rates.push(inline_rate(&scn, size, &plan, pin)? / 1e6);
+            }
+            report.inline.push(InlinePoint {
+                size: size.label(),
+                mpps: Stat::of(rates),
+            });
+        }
+    }
+    progress.finish();
+    report.compute_ratios();
+    report.elapsed_secs = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// `weir bench`: run, print the table, write `--json` and `--plot`.
+pub fn cli(a: &BenchArgs) -> Result<()> {
+    let report = run(a)?;
+    print!("{}", report.table());
+    if let Some(f) = &a.json {
+        std::fs::write(f, report.to_json()).with_context(|| format!("writing {}", f.display()))?;
+    }
+    if let Some(f) = &a.plot {
+        std::fs::write(f, crate::plot::svg(&report))
+            .with_context(|| format!("writing {}", f.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans() {
+        let p = plan(&BenchArgs::default()).unwrap();
+        assert_eq!(p.sizes.len(), 8);
+        assert_eq!(p.sizes[7], FrameSize::Imix);
+        assert_eq!((p.runs, p.trial), (5, Duration::from_secs(2)));
+        let p = plan(&BenchArgs {
+            quick: true,
+            runs: Some(3),
+            ..BenchArgs::default()
+        })
+        .unwrap();
+        assert_eq!(p.sizes, vec![FrameSize::Fixed(64)]);
+        assert_eq!(p.runs, 3);
+        let p = plan(&BenchArgs {
+            imix: true,
+            ..BenchArgs::default()
+        })
+        .unwrap();
+        assert_eq!(p.sizes, vec![FrameSize::Imix]);
+        assert!(plan(&BenchArgs {
+            runs: Some(0),
+            ..BenchArgs::default()
+        })
+        .is_err());
+    }
+}

@@ -1,0 +1,411 @@
+//! Scenarios: what weir runs and what the tester sends, from a TOML file
+//! (`perf/scenarios/*.toml`).
+//!
+//! ```toml
+//! name = "ipv4-2port"
+//! description = "plain IPv4 routing between two ports"
+//!
+//! [tester]
+//! ingress = "in"          # the interface the tester sends into
+//! egress = "out"          # the interface the tester receives from
+//! src = "10.1.0.2"        # flows: src_count × dst_count × port counts,
+//! src_count = 16          # as the `gen` driver makes them
+//! dst = "10.2.0.2"
+//! dst_count = 16
+//! src_port = 1024         # optional (default 1024), src_port_count = 1
+//! dst_port = 5001         # optional (default 5001), dst_port_count = 1
+//! ring = 1024             # packets per mem ring direction (default 1024)
+//!
+//! [table]                 # optional: generated routes
+//! prefixes = 10000        # routes (`weir bench --prefixes N` overrides)
+//! first = "16.0.0.0"      # first prefix; the next ones follow
+//! len = 24                # prefix length
+//! via = "10.2.0.2"        # next hop of every route
+//!
+//! [router]                # a weir config (as in examples/), inline...
+//! # ...or: config = "../../examples/foo.toml" (relative to this file)
+//! ```
+//!
+//! The `ingress` and `egress` interfaces of the weir config get no driver
+//! in the file: the harness gives them one per mode ([`Mode`]): `mem`
+//! links to the tester, or inline `gen` ports. With `[table]` the tester's
+//! destination range becomes every address of the generated prefixes
+//! (walked in address order, so consecutive frames share a prefix).
+//! Next hops need static `[[neighbor]]` entries: the tester does not
+//! answer ARP.
+
+use anyhow::{bail, Context, Result};
+use ctrl::config::Config;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use toml::Value;
+
+/// The tester's side of a scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TesterSpec {
+    /// Interface the tester sends into.
+    pub ingress: String,
+    /// Interface the tester receives from.
+    pub egress: String,
+    /// First source address.
+    pub src: Ipv4Addr,
+    /// Source addresses.
+    #[serde(default = "one")]
+    pub src_count: u32,
+    /// First destination address.
+    pub dst: Ipv4Addr,
+    /// Destination addresses.
+    #[serde(default = "one")]
+    pub dst_count: u32,
+    /// First UDP source port.
+    #[serde(default = "default_src_port")]
+    pub src_port: u16,
+    /// UDP source ports.
+    #[serde(default = "one16")]
+    pub src_port_count: u16,
+    /// First UDP destination port.
+    #[serde(default = "default_dst_port")]
+    pub dst_port: u16,
+    /// UDP destination ports.
+    #[serde(default = "one16")]
+    pub dst_port_count: u16,
+    /// Size of each `mem` ring between tester and weir, packets.
+    #[serde(default = "default_ring")]
+    pub ring: usize,
+}
+
+fn one() -> u32 {
+    1
+}
+fn one16() -> u16 {
+    1
+}
+fn default_src_port() -> u16 {
+    1024
+}
+fn default_dst_port() -> u16 {
+    5001
+}
+fn default_ring() -> usize {
+    1024
+}
+
+/// Generated routes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    /// Number of routes.
+    pub prefixes: u32,
+    /// First prefix.
+    pub first: Ipv4Addr,
+    /// Prefix length of every route (8..=32).
+    pub len: u8,
+    /// Next hop of every route.
+    pub via: Ipv4Addr,
+    /// VRF of the routes (default: "default").
+    #[serde(default)]
+    pub vrf: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    tester: TesterSpec,
+    table: Option<TableSpec>,
+    router: Option<Value>,
+    config: Option<PathBuf>,
+}
+
+/// A loaded scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name (default: the file's stem).
+    pub name: String,
+    /// One line saying what it measures.
+    pub description: String,
+    /// Where it came from (`<embedded>` for the built-in default).
+    pub path: PathBuf,
+    /// What the tester sends.
+    pub tester: TesterSpec,
+    /// Generated routes, if any.
+    pub table: Option<TableSpec>,
+    /// The weir config without drivers for the tester's interfaces.
+    router: Value,
+}
+
+/// How the tester reaches weir.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Both tester interfaces are external `mem` links of `ring` packets,
+    /// for a tester on its own thread.
+    Mem {
+        /// Ring size.
+        ring: usize,
+    },
+    /// Both are `gen` ports polled by the worker itself: the ingress
+    /// generating as fast as it is polled, the egress a pure sink.
+    Inline {
+        /// Frame size (FCS included) or `None` for IMIX.
+        frame_size: Option<usize>,
+    },
+}
+
+/// The built-in default scenario (`perf/scenarios/ipv4-2port.toml`).
+pub const DEFAULT: &str = include_str!("../scenarios/ipv4-2port.toml");
+
+impl Scenario {
+    /// Load a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Scenario::parse(&text, path)
+    }
+
+    /// The built-in default scenario.
+    pub fn default_scenario() -> Scenario {
+        Scenario::parse(DEFAULT, Path::new("<embedded>/ipv4-2port.toml"))
+            .expect("the embedded scenario parses")
+    }
+
+    /// Parse scenario text; `path` names it and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario> {
+        let f: File = toml::from_str(text).with_context(|| format!("{}", path.display()))?;
+        let router = match (f.router, f.config) {
+            (Some(r), None) => r,
+            (None, Some(c)) => {
+                let c = path.parent().unwrap_or(Path::new(".")).join(c);
+                let t = std::fs::read_to_string(&c)
+                    .with_context(|| format!("reading {}", c.display()))?;
+                toml::from_str(&t).with_context(|| format!("{}", c.display()))?
+            }
+            _ => bail!(
+                "{}: give the weir config as [router] or config = FILE (one of them)",
+                path.display()
+            ),
+        };
+        if let Some(t) = &f.table {
+            if !(8..=32).contains(&t.len) {
+                bail!("{}: table.len must be 8..=32", path.display());
+            }
+        }
+        let name = f.name.unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".into())
+        });
+        let s = Scenario {
+            name,
+            description: f.description,
+            path: path.to_path_buf(),
+            tester: f.tester,
+            table: f.table,
+            router,
+        };
+        // Validate once, in the tester's mode.
+        s.config(&Mode::Mem {
+            ring: s.tester.ring,
+        })?;
+        Ok(s)
+    }
+
+    /// Override the number of generated routes (`--prefixes`).
+    pub fn set_prefixes(&mut self, n: u32) -> Result<()> {
+        match &mut self.table {
+            Some(t) => t.prefixes = n,
+            None => bail!("scenario {} has no [table] to size", self.name),
+        }
+        Ok(())
+    }
+
+    /// The tester's destination range: the configured one, or every
+    /// address of the generated table.
+    pub fn dst_range(&self) -> (Ipv4Addr, u32) {
+        match &self.table {
+            Some(t) if t.prefixes > 0 => {
+                let per = 1u64 << (32 - t.len);
+                let n = (u64::from(t.prefixes) * per).min(u64::from(u32::MAX) - 1);
+                (t.first, n as u32)
+            }
+            _ => (self.tester.dst, self.tester.dst_count),
+        }
+    }
+
+    /// The generated routes as `(prefix, len)`, in order.
+    pub fn routes(&self) -> Vec<(Ipv4Addr, u8)> {
+        let Some(t) = &self.table else {
+            return Vec::new();
+        };
+        let step = 1u64 << (32 - t.len);
+        (0..u64::from(t.prefixes))
+            .map_while(|i| {
+                let a = u64::from(u32::from(t.first)) + i * step;
+                (a <= u64::from(u32::MAX)).then(|| (Ipv4Addr::from(a as u32), t.len))
+            })
+            .collect()
+    }
+
+    /// The weir config for `mode`, validated.
+    pub fn config(&self, mode: &Mode) -> Result<Config> {
+        let text = self.config_text(mode)?;
+        Config::from_str(&text, &self.path).map_err(|e| {
+            anyhow::anyhow!("{}: the weir config is invalid:\n{e}", self.path.display())
+        })
+    }
+
+    /// The weir config for `mode` as TOML text.
+    pub fn config_text(&self, mode: &Mode) -> Result<String> {
+        let mut root = self.router.clone();
+        let tbl = root
+            .as_table_mut()
+            .context("[router] must be a table (a weir config)")?;
+        let t = &self.tester;
+        let (dst, dst_count) = self.dst_range();
+        let mut found = [false, false];
+        for itf in tbl
+            .get_mut("interface")
+            .and_then(Value::as_array_mut)
+            .context("the weir config has no [[interface]]")?
+        {
+            let Some(it) = itf.as_table_mut() else {
+                continue;
+            };
+            let name = it.get("name").and_then(Value::as_str).unwrap_or_default();
+            let which = if name == t.ingress {
+                0
+            } else if name == t.egress {
+                1
+            } else {
+                continue;
+            };
+            found[which] = true;
+            let driver = match mode {
+                Mode::Mem { ring } => {
+                    let mut m = toml::Table::new();
+                    m.insert("link".into(), Value::from(format!("bench-{name}")));
+                    m.insert("ring".into(), Value::from(*ring as i64));
+                    ("mem", m)
+                }
+                Mode::Inline { frame_size } => {
+                    let mut g = toml::Table::new();
+                    let fs = match frame_size {
+                        Some(s) => Value::from(*s as i64),
+                        None => Value::from("imix"),
+                    };
+                    if which == 0 {
+                        g.insert("src".into(), Value::from(t.src.to_string()));
+                        g.insert("src_count".into(), Value::from(i64::from(t.src_count)));
+                        g.insert("dst".into(), Value::from(dst.to_string()));
+                        g.insert("dst_count".into(), Value::from(i64::from(dst_count)));
+                        g.insert("src_port".into(), Value::from(i64::from(t.src_port)));
+                        g.insert(
+                            "src_port_count".into(),
+                            Value::from(i64::from(t.src_port_count)),
+                        );
+                        g.insert("dst_port".into(), Value::from(i64::from(t.dst_port)));
+                        g.insert(
+                            "dst_port_count".into(),
+                            Value::from(i64::from(t.dst_port_count)),
+                        );
+                    } else {
+                        // A sink (weir's config wants count >= 1: one
+                        // frame back to the ingress's hosts).
+                        g.insert("dst".into(), Value::from(t.src.to_string()));
+                        g.insert("count".into(), Value::from(1));
+                    }
+                    g.insert("frame_size".into(), fs);
+                    g.insert("arp_reply".into(), Value::from(false));
+                    ("gen", g)
+                }
+            };
+            for k in ["gen", "mem", "pcap", "af_packet", "dpdk"] {
+                it.remove(k);
+            }
+            it.insert(driver.0.into(), Value::Table(driver.1));
+        }
+        if let Some(i) = found.iter().position(|f| !f) {
+            bail!(
+                "the weir config has no interface named {:?} (tester.{})",
+                [&t.ingress, &t.egress][i],
+                ["ingress", "egress"][i]
+            );
+        }
+        if let Some(tab) = &self.table {
+            let routes = tbl
+                .entry("route")
+                .or_insert_with(|| Value::Array(Vec::new()))
+                .as_array_mut()
+                .context("route must be an array of tables")?;
+            for (p, len) in self.routes() {
+                let mut r = toml::Table::new();
+                if let Some(v) = &tab.vrf {
+                    r.insert("vrf".into(), Value::from(v.clone()));
+                }
+                r.insert("prefix".into(), Value::from(format!("{p}/{len}")));
+                r.insert("via".into(), Value::from(tab.via.to_string()));
+                routes.push(Value::Table(r));
+            }
+        }
+        Ok(toml::to_string(&root)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctrl::config::Driver;
+
+    fn scenarios_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+    }
+
+    #[test]
+    fn the_shipped_scenarios_load_in_both_modes() {
+        for entry in std::fs::read_dir(scenarios_dir()).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "toml") {
+                let s = Scenario::load(&p).unwrap();
+                let c = s.config(&Mode::Mem { ring: 256 }).unwrap();
+                let i = c
+                    .interfaces
+                    .iter()
+                    .find(|i| i.name == s.tester.ingress)
+                    .unwrap();
+                assert!(matches!(&i.driver, Driver::Mem(m) if m.ring == 256 && m.peer.is_none()));
+                let c = s
+                    .config(&Mode::Inline {
+                        frame_size: Some(128),
+                    })
+                    .unwrap();
+                assert!(c
+                    .interfaces
+                    .iter()
+                    .any(|i| matches!(i.driver, Driver::Gen(_))));
+            }
+        }
+    }
+
+    #[test]
+    fn a_table_generates_routes_and_spans_the_destinations() {
+        let mut s = Scenario::load(&scenarios_dir().join("ipv4-table.toml")).unwrap();
+        s.set_prefixes(1000).unwrap();
+        let r = s.routes();
+        assert_eq!(r.len(), 1000);
+        assert_eq!(r[1].0, Ipv4Addr::new(16, 0, 1, 0));
+        let c = s.config(&Mode::Mem { ring: 1024 }).unwrap();
+        assert!(c.routes.len() >= 1000);
+        assert_eq!(s.dst_range(), (Ipv4Addr::new(16, 0, 0, 0), 256_000));
+        assert!(Scenario::default_scenario().set_prefixes(5).is_err());
+    }
+
+    #[test]
+    fn a_missing_interface_is_an_error() {
+        let text = DEFAULT.replace("egress = \"out\"", "egress = \"nope\"");
+        let e = Scenario::parse(&text, Path::new("x.toml")).unwrap_err();
+        assert!(format!("{e:#}").contains("nope"), "{e:#}");
+    }
+}

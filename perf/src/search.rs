@@ -1,0 +1,256 @@
+//! NDR/PDR throughput search (RFC 2544 §26.1), independent of any device.
+//!
+//! A *trial* offers traffic at a rate for a while and reports how many
+//! frames were sent and received ([`TrialResult`]); the search only sees
+//! trials through a closure, so it is tested on simulated devices with a
+//! known loss curve (see the tests) and runs unchanged on real ones.
+//!
+//! The search:
+//!
+//! 1. tries the maximum rate `hi`; if it passes, that is the answer;
+//! 2. bisects between the highest passing and the lowest failing rate
+//!    seen so far until they are at most `resolution × hi` apart, and
+//!    reports the highest passing rate (0 if none passed).
+//!
+//! NDR (no drop rate) passes a trial with zero loss; PDR (partial drop
+//! rate) one with a loss ratio of at most [`SearchParams::pdr_loss`]
+//! (0.5 %). The PDR search starts from every trial the NDR search made
+//! (a trial that lost 0.1 % failed NDR but passed PDR), so it usually
+//! needs only a few more. Like RFC 2544 it assumes that loss grows with
+//! the offered rate; on a device where it does not, the answer is still a
+//! rate that passed, not necessarily the highest.
+
+use serde::{Deserialize, Serialize};
+
+/// What one trial measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrialResult {
+    /// Rate the trial was asked to offer, packets per second.
+    pub target_pps: f64,
+    /// Rate actually offered: frames sent over the trial's duration.
+    pub offered_pps: f64,
+    /// Frames the tester sent.
+    pub sent: u64,
+    /// Frames of the trial's stream the sink received (duplicates not
+    /// counted), by sequence number.
+    pub received: u64,
+}
+
+impl TrialResult {
+    /// Frames lost: sent but never received.
+    pub fn lost(&self) -> u64 {
+        self.sent.saturating_sub(self.received)
+    }
+
+    /// Lost frames as a fraction of sent frames (0 when nothing was sent).
+    pub fn loss_ratio(&self) -> f64 {
+        if self.sent == 0 {
+            0.0
+        } else {
+            self.lost() as f64 / self.sent as f64
+        }
+    }
+
+    /// Whether the trial passes a loss threshold: zero loss for a
+    /// threshold of 0, else a loss ratio of at most `threshold`. A trial
+    /// that sent nothing fails.
+    pub fn passes(&self, threshold: f64) -> bool {
+        self.sent > 0
+            && if threshold <= 0.0 {
+                self.lost() == 0
+            } else {
+                self.loss_ratio() <= threshold
+            }
+    }
+}
+
+/// Search bounds and thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchParams {
+    /// Highest rate tried, packets per second (the tester's maximum).
+    pub hi_pps: f64,
+    /// Stop bisecting when the bounds are this fraction of `hi_pps` apart
+    /// (e.g. 0.01).
+    pub resolution: f64,
+    /// Loss ratio PDR tolerates (RFC-style 0.005 = 0.5 %).
+    pub pdr_loss: f64,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        SearchParams {
+            hi_pps: 1e6,
+            resolution: 0.01,
+            pdr_loss: 0.005,
+        }
+    }
+}
+
+/// The outcome of a search.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchResult {
+    /// Highest rate with zero loss (packets per second), 0 if none.
+    pub ndr_pps: f64,
+    /// Highest rate with a loss ratio of at most `pdr_loss`, 0 if none.
+    pub pdr_pps: f64,
+    /// Every trial, in the order made.
+    pub trials: Vec<TrialResult>,
+}
+
+impl SearchResult {
+    /// The trial that established `rate` (the last one at that target).
+    pub fn trial_at(&self, rate: f64) -> Option<&TrialResult> {
+        self.trials.iter().rev().find(|t| t.target_pps == rate)
+    }
+}
+
+/// Bisect for the highest rate passing `threshold`, starting from the
+/// bounds the trials made so far imply.
+fn bisect<E>(
+    p: &SearchParams,
+    threshold: f64,
+    trials: &mut Vec<TrialResult>,
+    trial: &mut impl FnMut(f64) -> Result<TrialResult, E>,
+) -> Result<f64, E> {
+    if !trials.iter().any(|t| t.target_pps >= p.hi_pps) {
+        trials.push(trial(p.hi_pps)?);
+    }
+    let step = (p.resolution.max(1e-6) * p.hi_pps).max(1.0);
+    loop {
+        let pass = trials
+            .iter()
+            .filter(|t| t.passes(threshold))
+            .map(|t| t.target_pps)
+            .fold(0.0, f64::max);
+        let fail = trials
+            .iter()
+            .filter(|t| !t.passes(threshold) && t.target_pps > pass)
+            .map(|t| t.target_pps)
+            .fold(f64::INFINITY, f64::min);
+        if !fail.is_finite() || fail - pass <= step {
+            return Ok(pass);
+        }
+        let mid = ((pass + fail) / 2.0).round().max(1.0);
+        if mid <= pass || mid >= fail {
+            return Ok(pass);
+        }
+        trials.push(trial(mid)?);
+    }
+}
+
+/// Find NDR and PDR with `trial(rate_pps)`.
+pub fn search<E>(
+    p: &SearchParams,
+    mut trial: impl FnMut(f64) -> Result<TrialResult, E>,
+) -> Result<SearchResult, E> {
+    let mut trials = Vec::new();
+    let ndr_pps = bisect(p, 0.0, &mut trials, &mut trial)?;
+    let pdr_pps = bisect(p, p.pdr_loss, &mut trials, &mut trial)?;
+    Ok(SearchResult {
+        ndr_pps,
+        pdr_pps: pdr_pps.max(ndr_pps),
+        trials,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+
+    /// A device forwarding at most `cap` pps, with a fixed extra loss
+    /// ratio `floor` at any rate, tried for one second.
+    fn device(cap: f64, floor: f64) -> impl FnMut(f64) -> Result<TrialResult, Infallible> {
+        move |rate| {
+            let sent = rate.round() as u64;
+            let through = rate.min(cap) * (1.0 - floor);
+            Ok(TrialResult {
+                target_pps: rate,
+                offered_pps: rate,
+                sent,
+                received: through.floor() as u64,
+            })
+        }
+    }
+
+    fn params(hi: f64) -> SearchParams {
+        SearchParams {
+            hi_pps: hi,
+            resolution: 0.01,
+            pdr_loss: 0.005,
+        }
+    }
+
+    #[test]
+    fn finds_the_knee_within_the_resolution() {
+        let p = params(10e6);
+        let r = search(&p, device(6e6, 0.0)).unwrap();
+        assert!(r.ndr_pps <= 6e6 && r.ndr_pps >= 6e6 - 0.01 * 10e6, "{r:?}");
+        // PDR: loss = 1 - cap/rate <= 0.5 %  <=>  rate <= cap / 0.995.
+        let pdr = 6e6 / 0.995;
+        assert!(r.pdr_pps <= pdr && r.pdr_pps >= pdr - 0.01 * 10e6, "{r:?}");
+        assert!(r.pdr_pps > r.ndr_pps);
+        // log2(100) ≈ 7 bisections each, PDR reusing NDR's trials.
+        assert!(r.trials.len() <= 16, "{} trials", r.trials.len());
+        for t in &r.trials {
+            assert!(t.target_pps > 0.0 && t.target_pps <= 10e6);
+        }
+    }
+
+    #[test]
+    fn a_device_faster_than_the_tester_passes_at_the_top() {
+        let r = search(&params(5e6), device(8e6, 0.0)).unwrap();
+        assert_eq!((r.ndr_pps, r.pdr_pps), (5e6, 5e6));
+        assert_eq!(r.trials.len(), 1);
+    }
+
+    #[test]
+    fn constant_small_loss_has_no_ndr_but_a_pdr() {
+        let r = search(&params(1e6), device(2e6, 0.001)).unwrap();
+        assert_eq!(r.ndr_pps, 0.0);
+        assert_eq!(r.pdr_pps, 1e6);
+    }
+
+    #[test]
+    fn a_device_losing_everything_has_neither() {
+        let r = search(&params(1e6), device(0.0, 0.0)).unwrap();
+        assert_eq!((r.ndr_pps, r.pdr_pps), (0.0, 0.0));
+        assert!(r.trials.len() < 20);
+    }
+
+    #[test]
+    fn errors_stop_the_search() {
+        let mut n = 0;
+        let r = search(&params(1e6), |rate| {
+            n += 1;
+            if n == 3 {
+                Err("tester failed")
+            } else {
+                Ok(TrialResult {
+                    target_pps: rate,
+                    offered_pps: rate,
+                    sent: 10,
+                    received: 5,
+                })
+            }
+        });
+        assert_eq!(r, Err("tester failed"));
+    }
+
+    #[test]
+    fn loss_accounting() {
+        let t = TrialResult {
+            target_pps: 1.0,
+            offered_pps: 1.0,
+            sent: 1000,
+            received: 995,
+        };
+        assert_eq!(t.lost(), 5);
+        assert!(t.passes(0.005) && !t.passes(0.0));
+        let none = TrialResult::default();
+        assert!(
+            !none.passes(0.0),
+            "a trial that sent nothing proves nothing"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! What machine and build a report was measured on: CPU, cores, kernel,
+//! hugepages, weir's commit and the command line. Every field tolerates
+//! absence (an empty string or 0), so a report can always be written.
+
+use serde::{Deserialize, Serialize};
+
+/// Hugepage counters from `/proc/meminfo`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Hugepages {
+    /// Pages reserved (`HugePages_Total`).
+    pub total: u64,
+    /// Pages free (`HugePages_Free`).
+    pub free: u64,
+    /// Page size in KiB (`Hugepagesize`).
+    pub size_kb: u64,
+}
+
+/// The machine, the build and the invocation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemInfo {
+    /// CPU model name (`/proc/cpuinfo`).
+    pub cpu_model: String,
+    /// Online CPUs.
+    pub cores: usize,
+    /// Kernel release (`uname -r`).
+    pub kernel: String,
+    /// Hugepages at the start of the run.
+    pub hugepages: Hugepages,
+    /// weir's git commit (`-dirty` if built from a modified tree); empty
+    /// if unknown.
+    pub weir_commit: String,
+    /// weir's version.
+    pub weir_version: String,
+    /// The exact command line, shell-quoted.
+    pub command: String,
+    /// Start of the run, seconds since the Unix epoch.
+    pub started_unix: u64,
+    /// Load averages (1, 5, 15 min) at the start: a busy machine makes
+    /// NDR unreliable.
+    pub loadavg: String,
+}
+
+/// Quote a word for a POSIX shell if it needs it.
+pub fn shell_quote(w: &str) -> String {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+fn meminfo(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The commit weir was built from: the build's, else `git rev-parse HEAD`
+/// run now (the binary may be run in its tree), else empty.
+pub fn weir_commit() -> String {
+    let built = env!("WEIR_GIT_COMMIT");
+    if !built.is_empty() {
+        return built.to_string();
+    }
+    std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+impl SystemInfo {
+    /// Collect everything now.
+    pub fn collect() -> SystemInfo {
+        let cpuinfo = read("/proc/cpuinfo");
+        let cpu_model = cpuinfo
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                (k.trim() == "model name").then(|| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        let mem = read("/proc/meminfo");
+        SystemInfo {
+            cpu_model,
+            cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
+            hugepages: Hugepages {
+                total: meminfo(&mem, "HugePages_Total"),
+                free: meminfo(&mem, "HugePages_Free"),
+                size_kb: meminfo(&mem, "Hugepagesize"),
+            },
+            weir_commit: weir_commit(),
+            weir_version: env!("CARGO_PKG_VERSION").to_string(),
+            command: std::env::args()
+                .map(|a| shell_quote(&a))
+                .collect::<Vec<_>>()
+                .join(" "),
+            loadavg: read("/proc/loadavg")
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+            started_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_and_meminfo() {
+        assert_eq!(shell_quote("--sizes=64,128"), "--sizes=64,128");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+        let m = "HugePages_Total:     512\nHugePages_Free:      500\nHugepagesize:       2048 kB\n";
+        assert_eq!(meminfo(m, "HugePages_Total"), 512);
+        assert_eq!(meminfo(m, "Hugepagesize"), 2048);
+        assert_eq!(meminfo(m, "Nope"), 0);
+        let s = SystemInfo::collect();
+        assert!(s.cores >= 1);
+    }
+}

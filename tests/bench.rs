@@ -1,0 +1,185 @@
+//! `weir bench` end to end, with settings small enough for CI: the JSON's
+//! shape, zero loss when nothing is lost, and loss when weir drops on
+//! purpose. No assertion depends on how fast this machine is: the rates
+//! are far below what any machine forwards, the rings hold 200 ms of
+//! traffic, and the forced loss is a route, not a race.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn weir() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_weir"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("weir-bench-{}-{name}", std::process::id()))
+}
+
+/// Run `weir bench` with tiny settings plus `extra`; the parsed JSON and
+/// stdout.
+fn bench(name: &str, extra: &[&str]) -> (Value, String) {
+    let json = tmp(&format!("{name}.json"));
+    let svg = tmp(&format!("{name}.svg"));
+    let out = weir()
+        .args([
+            "bench",
+            "--quick",
+            "--no-pin",
+            "--no-inline",
+            "--trial-secs",
+            "0.2",
+        ])
+        .args([
+            "--max-rate",
+            "20000",
+            "--ring",
+            "4096",
+            "--resolution",
+            "0.25",
+        ])
+        .args(extra)
+        .arg("--json")
+        .arg(&json)
+        .arg("--plot")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&json).unwrap();
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    let _ = std::fs::remove_file(&json);
+    let _ = std::fs::remove_file(&svg);
+    assert!(plot.starts_with("<svg") && plot.contains("Throughput vs frame size"));
+    (serde_json::from_str(&text).unwrap(), stdout)
+}
+
+fn f(v: &Value, path: &str) -> f64 {
+    v.pointer(path)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{path} missing or not a number in {v:#}"))
+}
+
+#[test]
+fn nothing_lost_is_zero_loss_and_the_json_has_its_shape() {
+    let (r, stdout) = bench("clean", &["--sizes", "64,imix", "--baseline", "loopback"]);
+    assert_eq!(r["schema"], "weir-bench/1");
+    assert_eq!(r["scenario"], "ipv4-2port");
+    for k in ["cpu_model", "kernel", "weir_commit", "command"] {
+        assert!(r["system"][k].is_string(), "system.{k}");
+    }
+    assert!(r["system"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("--max-rate 20000"));
+    assert!(f(&r, "/system/cores") >= 1.0);
+    assert_eq!(r["settings"]["sizes"], serde_json::json!(["64", "imix"]));
+    assert_eq!(f(&r, "/settings/runs"), 1.0);
+    let devices = r["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2);
+    assert_eq!(devices[0]["name"], "weir");
+    assert_eq!(devices[1]["name"], "loopback");
+    for d in devices {
+        let points = d["points"].as_array().unwrap();
+        assert_eq!(points.len(), 2);
+        for p in points {
+            let run = &p["runs"][0];
+            // Up to 20 kpps × 0.2 s (fewer if this machine is busy: the
+            // offered rate says so), every frame back: no loss at 100 %
+            // load, so the search ends at the top.
+            let sent = f(run, "/full_load/sent");
+            assert!(sent > 0.0, "{run:#}");
+            assert_eq!(f(run, "/full_load/received"), sent, "{run:#}");
+            assert_eq!(f(p, "/full_load_loss/max"), 0.0);
+            assert!(f(p, "/ndr_mpps/median") > 0.0, "{p:#}");
+            assert!(f(p, "/pdr_mpps/median") >= f(p, "/ndr_mpps/median"));
+            assert!(
+                f(p, "/ndr_mpps/max") <= 0.020_001,
+                "NDR never above the cap"
+            );
+            for t in run["trials"].as_array().unwrap() {
+                assert_eq!(t["sent"], t["received"], "{t:#}");
+            }
+            let lat = p["latency"].as_array().unwrap();
+            assert_eq!(lat.len(), 3, "10, 50, 90 % of NDR");
+            for l in lat {
+                let s = ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
+                    .map(|k| f(l, &format!("/{k}/median")));
+                assert!(s[0] > 0.0 && s.windows(2).all(|w| w[0] <= w[1]), "{l:#}");
+            }
+        }
+    }
+    let ratios = r["ratios"].as_array().unwrap();
+    assert_eq!(ratios.len(), 2);
+    assert!(f(&ratios[0], "/ndr") > 0.0);
+    assert!(stdout.contains("NDR Mpps") && stdout.contains("weir / baseline"));
+}
+
+#[test]
+fn a_device_that_drops_shows_loss_counted_at_the_sink() {
+    // Half the destinations (10.2.0.8-15 of 10.2.0.2-17) hit a blackhole
+    // route: weir drops every other block of 8 frames on purpose.
+    let scn = tmp("drop.toml");
+    let text = std::fs::read_to_string("perf/scenarios/ipv4-2port.toml").unwrap()
+        + "\n[[router.route]]\nprefix = \"10.2.0.8/29\"\naction = \"blackhole\"\n";
+    std::fs::write(&scn, text).unwrap();
+    let (r, stdout) = bench("drop", &[scn.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&scn);
+    let p = &r["devices"][0]["points"][0];
+    let loss = f(p, "/full_load_loss/median");
+    assert!((0.45..=0.55).contains(&loss), "loss {loss}: {p:#}");
+    assert_eq!(f(p, "/ndr_mpps/median"), 0.0, "no rate is loss-free");
+    assert_eq!(f(p, "/pdr_mpps/median"), 0.0, "nor within 0.5 %");
+    for t in p["runs"][0]["trials"].as_array().unwrap() {
+        let (s, g) = (f(t, "/sent"), f(t, "/received"));
+        assert!(g < s * 0.6 && g > s * 0.4, "{t:#}");
+    }
+    assert!(
+        p["latency"].as_array().unwrap().is_empty(),
+        "no NDR, no latency trials"
+    );
+    assert!(stdout.contains("50."), "the table shows the loss: {stdout}");
+}
+
+#[test]
+fn bad_arguments_fail_cleanly() {
+    let out = weir().args(["bench", "--sizes", "63"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("63"));
+    let out = weir()
+        .args([
+            "bench",
+            "perf/scenarios/ipv4-2port.toml",
+            "--prefixes",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[table]"));
+}
+
+#[test]
+fn a_generated_table_routes() {
+    let (r, _) = bench(
+        "table",
+        &[
+            "perf/scenarios/ipv4-table.toml",
+            "--prefixes",
+            "2000",
+            "--no-latency",
+        ],
+    );
+    assert_eq!(r["scenario"], "ipv4-table");
+    let run = &r["devices"][0]["points"][0]["runs"][0];
+    let sent = f(run, "/full_load/sent");
+    assert!(sent > 0.0);
+    assert_eq!(f(run, "/full_load/received"), sent, "{run:#}");
+}
