@@ -97,7 +97,10 @@ mod imp {
         trial: Duration,
     ) -> Result<DeviceReport> {
         which("dpdk-testpmd")?;
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Online CPUs, not this thread's affinity (the harness pins itself).
+        let n = std::fs::read_to_string("/proc/cpuinfo")
+            .map(|s| s.lines().filter(|l| l.starts_with("processor")).count())
+            .unwrap_or(1);
         if n < 2 {
             bail!("testpmd needs 2 CPUs (a main and a forwarding core)");
         }
