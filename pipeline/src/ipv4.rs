@@ -62,8 +62,7 @@ static MARTIAN: [u8; 256] = {
 /// of good frames runs straight through. The five 32-bit words summed for
 /// the checksum include the two addresses, read once.
 #[inline(always)]
-fn fast_check<B: Buf>(p: &B, mac: u64) -> Option<u32> {
-    let d = p.data();
+fn fast_check(d: &[u8], untagged: bool, mac: u64) -> Option<u32> {
     let h = d.first_chunk::<34>()?;
     let w = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
     let head = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
@@ -80,7 +79,7 @@ fn fast_check<B: Buf>(p: &B, mac: u64) -> Option<u32> {
         & acc.is_multiple_of(0xffff)
         // First octets (the low bytes of the little-endian words).
         & (MARTIAN[(src & 0xff) as usize] | MARTIAN[(dst & 0xff) as usize] == 0)
-        & p.vlan().is_none();
+        & untagged;
     ok.then(|| u32::from_be(dst.to_le()))
 }
 
@@ -136,7 +135,8 @@ enum Parsed {
 /// Check the Ethernet and IPv4 headers of `p` arriving on `iface`, and
 /// trim Ethernet padding so the frame is exactly header + IPv4 total
 /// length.
-#[inline(always)]
+#[cold]
+#[inline(never)]
 fn parse<B: Buf>(p: &mut B, iface: &IfaceState) -> Parsed {
     if p.vlan().is_some() {
         return Parsed::Drop(DropReason::Vlan);
@@ -231,22 +231,28 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         };
 
         // Stage 1: classify in place; collect IPv4 destinations for one
-        // batched lookup. The common case takes fast_check alone.
+        // batched lookup, and where each IPv4 header is. The common case
+        // takes fast_check alone.
         // (`min` tells the compiler what ArrayVec guarantees, so indexing
         // the per-burst arrays below needs no bounds checks.)
         let n = rx.len().min(BURST);
         let mut dsts = [0u32; BURST];
         let mut nhs = [NO_ROUTE; BURST];
         let mut verdict = [VERDICT_IPV4; BURST];
+        let mut hdrs = [std::ptr::null_mut::<[u8; 34]>(); BURST];
         let mac = mac_u64(&iface.mac);
         for (i, p) in rx[..n].iter_mut().enumerate() {
-            if let Some(dst) = fast_check(p, mac) {
+            let untagged = p.vlan().is_none();
+            let d = p.data_mut();
+            if let Some(dst) = fast_check(d, untagged, mac) {
                 dsts[i] = dst;
+                hdrs[i] = d.as_mut_ptr().cast();
                 continue;
             }
             verdict[i] = match parse(p, iface) {
                 Parsed::Ipv4 { dst } => {
                     dsts[i] = dst;
+                    hdrs[i] = p.data_mut().as_mut_ptr().cast();
                     VERDICT_IPV4
                 }
                 Parsed::Arp => VERDICT_PUNT,
@@ -258,47 +264,84 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         fib.lookup_batch(&dsts[..n], &mut nhs[..n]);
 
         // Stage 3: forward to a resolved neighbor (TTL − 1 with the RFC
-        // 1624 checksum update, MAC rewrite) or take the slow path.
+        // 1624 checksum update, MAC rewrite) in place, compacting the
+        // forwarded packets to the front of the burst with their output
+        // port; everything else leaves the burst for the slow path.
         let adjs: &[Adj] = &snap.adj;
-        let mut forwarded = 0u64;
-        let pkts = rx.as_ptr();
-        // SAFETY: the burst forgets its `n` packets; each is read out
-        // exactly once below and then owned by this loop.
+        let pkts = rx.as_mut_ptr();
+        // SAFETY: from here the burst's `n` packets are handled through
+        // `pkts`: each is either read out once (slow path) or moved down to
+        // slot `kept` <= its own; the length is set to `kept` at the end.
         unsafe { rx.set_len(0) };
+        let mut outp = [0u16; BURST];
+        let mut kept = 0usize;
         for i in 0..n {
-            // SAFETY: see above; i < n.
-            let mut p = unsafe { std::ptr::read(pkts.add(i)) };
-            if verdict[i] != VERDICT_IPV4 {
-                self.not_ipv4(p, verdict[i], in_port, vrf);
-                continue;
-            }
-            // NO_ROUTE is past the end of any adjacency table.
-            let Some(adj) = adjs.get(nhs[i] as usize) else {
-                self.ipv4_slow(p, dsts[i], nhs[i], iface, snap);
-                continue;
-            };
-            let Some(h) = p.data_mut().first_chunk_mut::<34>() else {
-                continue; // stage 1 checked the length
-            };
-            let ttl = h[22];
-            let total = u16::from_be_bytes([h[16], h[17]]);
-            // RFC 1812 §5.3.1: TTL expiry is checked before anything else;
-            // every other case is the slow path's too.
-            if (adj.kind == AdjKind::Forward) & (ttl > 1) & (total <= adj.mtu) {
-                h[22] = ttl - 1;
-                let c = checksum::ttl_decrement(u16::from_ne_bytes([h[24], h[25]]));
-                h[24..26].copy_from_slice(&c.to_ne_bytes());
-                h[..12].copy_from_slice(&adj.eth);
-                if adj.vlan != 0 {
-                    p.set_vlan(Some(adj.vlan));
+            // SAFETY: i < n, see above.
+            let slot = unsafe { pkts.add(i) };
+            if verdict[i] == VERDICT_IPV4 {
+                if let Some(adj) = adjs.get(nhs[i] as usize) {
+                    // SAFETY: stage 1 found at least 34 bytes there, in the
+                    // packet we own, which no one else can reach.
+                    let h = unsafe { &mut *hdrs[i] };
+                    let ttl = h[22];
+                    let total = u16::from_be_bytes([h[16], h[17]]);
+                    // RFC 1812 §5.3.1: TTL expiry is checked before
+                    // anything else; every other case is the slow path's.
+                    if (adj.kind == AdjKind::Forward) & (ttl > 1) & (total <= adj.mtu) {
+                        h[22] = ttl - 1;
+                        let c = checksum::ttl_decrement(u16::from_ne_bytes([h[24], h[25]]));
+                        h[24..26].copy_from_slice(&c.to_ne_bytes());
+                        h[..12].copy_from_slice(&adj.eth);
+                        // SAFETY: slot i holds a packet we own; slot `kept`
+                        // (<= i) is free or is slot i itself.
+                        unsafe {
+                            if adj.vlan != 0 {
+                                (*slot).set_vlan(Some(adj.vlan));
+                            }
+                            std::ptr::copy(slot, pkts.add(kept), 1);
+                        }
+                        outp[kept] = adj.port;
+                        kept += 1;
+                        continue;
+                    }
                 }
-                self.enqueue_tx_on(adj.port, p);
-                forwarded += 1;
-            } else {
+                // SAFETY: slot i holds a packet we own; read it out once.
+                let p = unsafe { std::ptr::read(slot) };
                 self.ipv4_slow(p, dsts[i], nhs[i], iface, snap);
+            } else {
+                // SAFETY: as above.
+                let p = unsafe { std::ptr::read(slot) };
+                self.not_ipv4(p, verdict[i], in_port, vrf);
             }
         }
-        self.counters.forwarded.add(forwarded);
+        // SAFETY: slots 0..kept hold the forwarded packets, moved there.
+        unsafe { rx.set_len(kept) };
+        self.counters.forwarded.add(kept as u64);
+        if kept > 0 {
+            self.send_forwarded(rx, &outp[..kept]);
+        }
+    }
+
+    /// Transmit the forwarded packets of a burst, `out[i]` being the port
+    /// of `fwd[i]`. When they all leave by one port, as they mostly do,
+    /// the burst itself goes to the driver, after anything already queued
+    /// for that port; otherwise each joins its port's output burst.
+    #[inline(always)]
+    fn send_forwarded(&mut self, fwd: &mut Burst<P::Buf>, out: &[u16]) {
+        let port = out[0];
+        let diff = out.iter().fold(0, |d, &o| d | (o ^ port));
+        let p = port as usize;
+        if diff == 0 && p < self.ports.len() && p < self.tx.len() {
+            let q = &mut self.tx[p];
+            if !q.is_empty() {
+                self.ports[p].tx_burst(q);
+            }
+            self.ports[p].tx_burst(fwd);
+            return;
+        }
+        for (pkt, &o) in fwd.drain(..).zip(out) {
+            self.enqueue_tx_on(o, pkt);
+        }
     }
 
     /// Punt (ARP) or drop (with its reason) a frame stage 1 found is not

@@ -171,6 +171,63 @@ fn forwards_with_ttl_checksum_and_mac_rewrite() {
     assert_eq!(l.counters.read().forwarded, 1);
 }
 
+/// One burst whose packets leave by different ports, with slow-path
+/// packets (TTL expiry, no route) in between: each port gets its packets
+/// in arrival order with its own rewrite, and nothing else is lost.
+#[test]
+fn a_mixed_burst_is_split_by_port_in_order() {
+    let mut l = lab();
+    // 10.50/16 via H0 on port 0, beside 10.9/16 via the gateway on port 1.
+    let mut snap = snapshot(2);
+    let mut fib = (*snap.fibs[0]).clone();
+    fib.insert(ip(10, 50, 0, 0), 16, 5);
+    snap.fibs = Arc::new(vec![Arc::new(fib)]);
+    l.rcu.store(Arc::new(snap));
+    let mut frames = Vec::new();
+    for i in 0..32u8 {
+        let (dst, ttl) = match i % 4 {
+            0 | 2 => (ip(10, 9, 0, i), 64),      // port 1, via GW
+            1 => (ip(10, 50, 0, i), 64),         // port 0, via H0
+            _ if i == 7 => (ip(10, 9, 0, i), 1), // TTL expires
+            _ => (ip(10, 99, 0, i), 64),         // no route
+        };
+        frames.push(udp_frame(R0, ip(10, 1, 0, 2), dst, ttl, 18));
+    }
+    l.send(0, &frames);
+    let out1 = l.recv(1);
+    let want1: Vec<u8> = (0..32u8).filter(|i| i % 4 == 0 || i % 4 == 2).collect();
+    assert_eq!(out1.iter().map(|f| f[14 + 19]).collect::<Vec<_>>(), want1);
+    for f in &out1 {
+        assert_eq!(&f[..12], &[GW, R1].concat());
+        assert_eq!(f[14 + 8], 63);
+        assert!(ip_checksum_ok(&f[14..]));
+    }
+    // Port 0 also gets the ICMP errors: time exceeded for the TTL-1
+    // packet, net unreachable for the 7 without a route.
+    let out0 = l.recv(0);
+    let fwd0: Vec<u8> = out0
+        .iter()
+        .filter(|f| f[14 + 9] == 17)
+        .map(|f| f[14 + 19])
+        .collect();
+    assert_eq!(fwd0, (0..32u8).filter(|i| i % 4 == 1).collect::<Vec<_>>());
+    let icmp: Vec<u8> = out0
+        .iter()
+        .filter(|f| f[14 + 9] == 1)
+        .map(|f| f[34])
+        .collect();
+    assert_eq!(
+        icmp.iter().filter(|&&t| t == 11).count(),
+        1,
+        "time exceeded"
+    );
+    assert_eq!(icmp.iter().filter(|&&t| t == 3).count(), 7, "unreachable");
+    assert_eq!(out0.len(), fwd0.len() + 8);
+    assert_eq!(l.counters.read().forwarded, 24);
+    assert_eq!(l.dropped(DropReason::TtlExpired), 1);
+    assert_eq!(l.dropped(DropReason::NoRoute), 7);
+}
+
 #[test]
 fn routes_via_gateway_and_trims_ethernet_padding() {
     let mut l = lab();
