@@ -62,18 +62,15 @@ static MARTIAN: [u8; 256] = {
 /// of good frames runs straight through. The five 32-bit words summed for
 /// the checksum include the two addresses, read once.
 #[inline(always)]
-fn fast_check(d: &[u8], untagged: bool, mac: u64) -> Option<u32> {
+fn fast_check(d: &[u8], untagged: bool, head: &HeadTemplate) -> Option<u32> {
     let h = d.first_chunk::<34>()?;
     let w = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-    let head = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
     let total = u16::from_be_bytes([h[16], h[17]]) as usize;
     let (src, dst) = (w(26), w(30));
     // See header_checksum_ok: valid exactly when the sum is a non-zero
     // multiple of 0xFFFF (non-zero here: byte 14 is 0x45).
     let acc = w(14) as u64 + w(18) as u64 + w(22) as u64 + src as u64 + dst as u64;
-    let ok = ((head ^ mac) << 16 == 0)
-        // EtherType 0x0800, version 4, IHL 5.
-        & (w(12) & 0x00ff_ffff == u32::from_le_bytes([0x08, 0x00, 0x45, 0]))
+    let ok = head.matches(h.first_chunk::<16>().expect("34 > 16"))
         // Exactly header + IPv4 total length (which is then >= 20).
         & (total + ETH_LEN == d.len())
         & acc.is_multiple_of(0xffff)
@@ -83,10 +80,53 @@ fn fast_check(d: &[u8], untagged: bool, mac: u64) -> Option<u32> {
     ok.then(|| u32::from_be(dst.to_le()))
 }
 
-/// A MAC address as a little-endian 48-bit number, for [`fast_check`].
-#[inline(always)]
-fn mac_u64(mac: &[u8; 6]) -> u64 {
-    u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0])
+/// The first 16 bytes of a frame [`fast_check`] takes, where they are
+/// fixed: the destination MAC (the interface's), EtherType 0x0800 and
+/// version 4 with IHL 5. The source MAC and the TOS byte are free.
+///
+/// ```text
+///  byte  0       6       12  13  14  15
+///       | dst MAC | src MAC | 08  00 | 45 | tos |
+///  mask   111111   000000    1   1    1    0
+/// ```
+#[derive(Clone, Copy)]
+struct HeadTemplate {
+    bytes: [u8; 16],
+}
+
+/// Bits of [`HeadTemplate`]'s compare mask: bytes 0..6 and 12..15.
+const HEAD_MASK: u32 = 0x703f;
+
+impl HeadTemplate {
+    fn new(mac: &[u8; 6]) -> Self {
+        let mut bytes = [0u8; 16];
+        bytes[..6].copy_from_slice(mac);
+        bytes[12..15].copy_from_slice(&[0x08, 0x00, 0x45]);
+        HeadTemplate { bytes }
+    }
+
+    /// Whether `h` has the template's fixed bytes: one 16-byte compare.
+    #[inline(always)]
+    fn matches(&self, h: &[u8; 16]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8};
+            // SAFETY: SSE2 is part of x86_64; both are 16 readable bytes
+            // and loadu takes any alignment.
+            let eq = unsafe {
+                let a = _mm_loadu_si128(h.as_ptr() as *const __m128i);
+                let b = _mm_loadu_si128(self.bytes.as_ptr() as *const __m128i);
+                _mm_movemask_epi8(_mm_cmpeq_epi8(a, b)) as u32
+            };
+            !eq & HEAD_MASK == 0
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            (0..16)
+                .filter(|i| HEAD_MASK >> i & 1 != 0)
+                .all(|i| h[i] == self.bytes[i])
+        }
+    }
 }
 
 /// Compare two MAC addresses with two loads each instead of a byte loop.
@@ -240,11 +280,11 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         let mut nhs = [NO_ROUTE; BURST];
         let mut verdict = [VERDICT_IPV4; BURST];
         let mut hdrs = [std::ptr::null_mut::<[u8; 34]>(); BURST];
-        let mac = mac_u64(&iface.mac);
+        let head = HeadTemplate::new(&iface.mac);
         for (i, p) in rx[..n].iter_mut().enumerate() {
             let untagged = p.vlan().is_none();
             let d = p.data_mut();
-            if let Some(dst) = fast_check(d, untagged, mac) {
+            if let Some(dst) = fast_check(d, untagged, &head) {
                 dsts[i] = dst;
                 hdrs[i] = d.as_mut_ptr().cast();
                 continue;
@@ -622,6 +662,23 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn head_template_checks_exactly_the_fixed_bytes() {
+        let mac = [0x02, 0x77, 0, 0, 0, 1];
+        let t = HeadTemplate::new(&mac);
+        let mut h = [0u8; 16];
+        h[..6].copy_from_slice(&mac);
+        h[6..12].copy_from_slice(&[0xaa; 6]);
+        h[12..16].copy_from_slice(&[0x08, 0x00, 0x45, 0xb8]);
+        assert!(t.matches(&h));
+        for i in 0..16 {
+            let mut x = h;
+            x[i] ^= 0x10;
+            let fixed = HEAD_MASK >> i & 1 != 0;
+            assert_eq!(t.matches(&x), !fixed, "byte {i}");
+        }
+    }
 
     #[test]
     fn fast_checksum_agrees_with_the_general_one() {
