@@ -15,17 +15,164 @@ const SLOTS: usize = 1 << SLOT_BITS;
 const DIRECT: u8 = 8 + SLOT_BITS as u8;
 /// Tag of a direct entry that points to a block.
 const BLOCK: u32 = 1 << 31;
+/// Tag of a direct entry whose block's root is *compact* (see
+/// [`compact_leaf`]); set only together with `BLOCK`.
+const COMPACT: u32 = 1 << 30;
+/// The root's offset in a direct entry that points to a block.
+const OFFSET: u32 = COMPACT - 1;
+/// Words per cache line (section buffers start on a line).
+const LINE: usize = 16;
 /// Words of a block's header, before its root node.
 const HEADER: usize = 3;
 
 /// Addresses per pipelined round of [`Fib4::lookup_batch`].
 const BATCH: usize = 32;
+/// Sections from which [`Fib4::lookup_batch`] prefetches (below, the
+/// table stays in the core's caches).
+const PREFETCH_SECTIONS: usize = 8;
 
 /// True if direct entry `e` points to a block, false for a next hop or
 /// `NO_ROUTE` (one signed compare: `0x8000_0000 ..= 0xffff_fffe`).
 #[inline(always)]
 const fn is_block(e: u32) -> bool {
     (e as i32) < -1
+}
+
+/// The root offset of block entry `e`.
+#[inline(always)]
+const fn root_of(e: u32) -> usize {
+    (e & OFFSET) as usize
+}
+
+/// The leaf of a compact root for `key` (the address bits below /18,
+/// left-aligned).
+///
+/// A compact root is the root of a block without child nodes whose leaves
+/// are all below `0x8000` or [`NO_ROUTE`]: `leafvec` (two words) then the
+/// leaves as 16-bit values in native order (`NO_ROUTE` as `0xffff`), so
+/// that for 28 leaves or fewer the whole root is 64 bytes at most, and
+/// placed so that it sits in one cache line: the lookup is one `popcnt`
+/// and one load from the line that holds the bitmap.
+///
+/// # Safety
+///
+/// `root` must be a compact root.
+#[inline(always)]
+unsafe fn compact_leaf(root: *const u32, key: u32) -> NextHop {
+    // `leafvec << (63 - idx)` keeps bits 0..=idx; `!key >> 26` is
+    // `63 - idx`. Bit 0 of leafvec is always set, so k >= 1.
+    let leafvec = root.cast::<u64>().read_unaligned();
+    let k = (leafvec << (!key >> 26)).count_ones() as usize;
+    // Sign extension maps 0xffff back to NO_ROUTE.
+    u32::from(*root.cast::<u16>().add(k + 3)) as i16 as i32 as u32
+}
+
+/// One cache line of a [`Buf`].
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u32; LINE]);
+
+/// A growable word buffer that starts on a cache line, so that block
+/// roots can be placed within lines (a `Vec<u32>` of its own lines).
+#[derive(Default)]
+struct Buf {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl Buf {
+    /// Empty, with room for `words`.
+    fn with_capacity(words: usize) -> Self {
+        Buf {
+            lines: Vec::with_capacity(words.div_ceil(LINE)),
+            len: 0,
+        }
+    }
+
+    /// `n` copies of `w`.
+    fn filled(w: u32, n: usize) -> Self {
+        let mut b = Buf::with_capacity(n);
+        b.resize(n, w);
+        b
+    }
+
+    /// Words allocated.
+    fn capacity(&self) -> usize {
+        self.lines.capacity() * LINE
+    }
+
+    /// Grows or shrinks to `n` words, new ones `w`.
+    fn resize(&mut self, n: usize, w: u32) {
+        let old = self.len;
+        self.lines.resize(n.div_ceil(LINE), Line([0; LINE]));
+        self.len = n;
+        if n > old {
+            self[old..n].fill(w);
+        }
+    }
+
+    /// Appends `ws`.
+    fn extend_from_slice(&mut self, ws: &[u32]) {
+        let at = self.len;
+        self.resize(at + ws.len(), 0);
+        self[at..].copy_from_slice(ws);
+    }
+
+    /// Frees the unused capacity.
+    fn shrink_to_fit(&mut self) {
+        self.lines.shrink_to_fit();
+    }
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        // SAFETY: the lines are `len.div_ceil(LINE)` initialized
+        // `[u32; LINE]`s, contiguous; `len` words of them are in use.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for Buf {
+    fn deref_mut(&mut self) -> &mut [u32] {
+        // SAFETY: as `deref`, uniquely borrowed.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast(), self.len) }
+    }
+}
+
+/// Appends `block` (header first) to `buf` and returns its root: a compact
+/// root of one line or less goes where it does not cross a line, after
+/// padding if needed (at most 15 words; usually none). Returns the root
+/// and the padding words.
+fn append_block(buf: &mut Buf, block: &[u32], compact: bool) -> (usize, usize) {
+    let mut root = buf.len() + HEADER;
+    let size = block[1] as usize;
+    let mut pad = 0;
+    if compact && size <= LINE && root % LINE + size > LINE {
+        pad = LINE - root % LINE;
+        buf.resize(buf.len() + pad, 0);
+        root += pad;
+    }
+    buf.extend_from_slice(block);
+    assert!(root <= OFFSET as usize, "FIB section over 2^30 words");
+    (root, pad)
+}
+
+/// The answer for `addr` in a block: `e` is its direct entry in the
+/// section at `base`.
+///
+/// # Safety
+///
+/// `e` must be a block entry of the section at `base`.
+#[inline(always)]
+unsafe fn leaf(base: *const u32, e: u32, addr: u32) -> NextHop {
+    let root = base.add(root_of(e));
+    let key = addr << DIRECT;
+    if e & COMPACT != 0 {
+        compact_leaf(root, key)
+    } else {
+        node::walk(root, key)
+    }
 }
 
 /// Per-/8 entry of the top level, read by every lookup: where the
@@ -46,7 +193,7 @@ struct Top {
 /// `>= 8` (see the [module documentation](super)).
 struct Section {
     /// `SLOTS` direct entries, then the blocks (live and garbage).
-    buf: Vec<u32>,
+    buf: Buf,
     /// Per slot, the length of the route its default next hop comes from
     /// (0 for none or /0): the longest route of length `<= 18` covering it.
     depth: Box<[u8; SLOTS]>,
@@ -62,7 +209,7 @@ impl Section {
     /// A section whose every slot has the default `(nh, depth)`.
     fn uniform(nh: u32, depth: u8) -> Self {
         Section {
-            buf: vec![nh; SLOTS],
+            buf: Buf::filled(nh, SLOTS),
             depth: Box::new([depth; SLOTS]),
             short: Vec::new(),
             garbage: 0,
@@ -72,8 +219,7 @@ impl Section {
 
     /// The block at direct entry `e`: (start of its header, total words).
     fn block(&self, e: u32) -> (usize, usize) {
-        let root = (e & !BLOCK) as usize;
-        let start = root - HEADER;
+        let start = root_of(e) - HEADER;
         let n = self.buf[start] as usize;
         let lookup = self.buf[start + 1] as usize;
         (start, HEADER + lookup + n.div_ceil(2) + n)
@@ -83,7 +229,7 @@ impl Section {
     fn cover(&self, s: usize) -> NextHop {
         let e = self.buf[s];
         if is_block(e) {
-            self.buf[(e & !BLOCK) as usize - HEADER + 2]
+            self.buf[root_of(e) - HEADER + 2]
         } else {
             e
         }
@@ -147,12 +293,11 @@ impl Section {
         if routes.is_empty() {
             self.buf[s] = cover;
         } else {
-            let root = self.buf.len() + HEADER;
             let out = &mut scratch.words;
-            encode_block(routes, cover, out, &mut scratch.routes);
-            self.buf.extend_from_slice(out);
-            assert!(root < (BLOCK - 1) as usize, "FIB section over 2^31 words");
-            self.buf[s] = BLOCK | root as u32;
+            let compact = encode_block(routes, cover, out, &mut scratch.routes);
+            let (root, pad) = append_block(&mut self.buf, out, compact);
+            self.garbage += pad;
+            self.buf[s] = BLOCK | if compact { COMPACT } else { 0 } | root as u32;
         }
         if self.garbage > 1024 && self.garbage * 2 > self.buf.len() {
             self.compact();
@@ -192,17 +337,17 @@ impl Section {
     }
 
     /// The live part of `buf` only, with room to grow by an eighth.
-    fn compacted(&self) -> Vec<u32> {
+    fn compacted(&self) -> Buf {
         let live = self.buf.len() - self.garbage;
-        let mut buf = Vec::with_capacity(live + live / 8 + 64);
+        let mut buf = Buf::with_capacity(live + live / 8 + 64);
         buf.extend_from_slice(&self.buf[..SLOTS]);
         for s in 0..SLOTS {
             let e = self.buf[s];
             if is_block(e) {
                 let (start, words) = self.block(e);
-                let root = buf.len() + HEADER;
-                buf.extend_from_slice(&self.buf[start..start + words]);
-                buf[s] = BLOCK | root as u32;
+                let block = &self.buf[start..start + words];
+                let (root, _) = append_block(&mut buf, block, e & COMPACT != 0);
+                buf[s] = (e & !OFFSET) | root as u32;
             }
         }
         buf
@@ -248,13 +393,14 @@ struct Scratch {
 /// all in one /18) to `out`: a 3-word header (route count, lookup words,
 /// default next hop), the trie (root first), then the routes: 16-bit codes
 /// (a marker bit above the prefix bits past /18), two per word, and their
-/// next hops.
+/// next hops. The trie is a compact root (see [`compact_leaf`]) if it can
+/// be; returns whether it is.
 fn encode_block(
     routes: &[(u32, u8, NextHop)],
     cover: NextHop,
     out: &mut Vec<u32>,
     keys: &mut Vec<Route>,
-) {
+) -> bool {
     out.clear();
     keys.clear();
     keys.extend(routes.iter().map(|&(p, len, nh)| Route {
@@ -264,6 +410,27 @@ fn encode_block(
     }));
     out.extend_from_slice(&[0; HEADER + NODE_WORDS]);
     node::build(out, HEADER, HEADER, u32::from(DIRECT), keys, cover);
+    let leaves = HEADER + NODE_WORDS;
+    let compact = out[HEADER] == 0
+        && out[HEADER + 1] == 0
+        && out[leaves..].iter().all(|&l| l < 0x8000 || l == NO_ROUTE);
+    if compact {
+        // leafvec, then the leaves as u16s in native order.
+        out.copy_within(HEADER + 2..HEADER + 4, HEADER);
+        let k = out.len() - leaves;
+        for j in (0..k).step_by(2) {
+            let lo = out[leaves + j] as u16;
+            let hi = if j + 1 < k {
+                out[leaves + j + 1] as u16
+            } else {
+                0
+            };
+            let [a, b] = lo.to_ne_bytes();
+            let [c, d] = hi.to_ne_bytes();
+            out[HEADER + 2 + j / 2] = u32::from_ne_bytes([a, b, c, d]);
+        }
+        out.truncate(HEADER + 2 + k.div_ceil(2));
+    }
     let n = routes.len();
     out[0] = n as u32;
     out[1] = (out.len() - HEADER) as u32;
@@ -276,6 +443,7 @@ fn encode_block(
         out[codes + i / 2] |= ((1 << extra) | rel) << (16 * (i % 2));
     }
     out.extend(routes.iter().map(|r| r.2));
+    compact
 }
 
 /// A per-VRF IPv4 longest-prefix-match table (a Poptrie, see the
@@ -296,6 +464,8 @@ pub struct Fib4 {
     tiny: Vec<(u32, u8, NextHop)>,
     /// Number of routes.
     len: usize,
+    /// Number of sections (`Some` in `sections`).
+    sections_live: usize,
     /// Reusable buffers for updates (not shared by clones).
     scratch: Scratch,
 }
@@ -322,6 +492,7 @@ impl Clone for Fib4 {
             udepth: self.udepth.clone(),
             tiny: self.tiny.clone(),
             len: self.len,
+            sections_live: self.sections_live,
             scratch: Scratch::default(),
         };
         for s in 0..SECTIONS {
@@ -363,6 +534,7 @@ impl Fib4 {
             udepth: Box::new([0; SECTIONS]),
             tiny: Vec::new(),
             len: 0,
+            sections_live: 0,
             scratch: Scratch::default(),
         };
         for s in 0..SECTIONS {
@@ -611,7 +783,7 @@ impl Fib4 {
         if !is_block(e) {
             return e;
         }
-        node::walk(t.base.add((e & !BLOCK) as usize), addr << DIRECT)
+        leaf(t.base, e, addr)
     }
 
     /// Longest-prefix match of every address in `addrs`, written to the
@@ -619,12 +791,12 @@ impl Fib4 {
     /// on each, for a burst of packets.
     ///
     /// Works in rounds of 32 addresses: first the direct entries of the
-    /// whole round, without branches, prefetching the root node of each
-    /// address that needs a trie; then the trie walks of those addresses.
-    /// The first pass overlaps the round's cache misses on the direct
-    /// entries and the roots; the walks end in the root's leaves for most
-    /// addresses, so their branches predict well and the out-of-order core
-    /// overlaps the leaf loads of several walks. (A pass per trie level
+    /// whole round (a next hop is the answer: nothing more is done for
+    /// that address); then, for the addresses in blocks, the prefetch of
+    /// their roots; then their leaves. The round's cache misses on the
+    /// direct entries overlap, and so do those on the roots; a compact
+    /// root (nearly all of them) holds its leaves in the same line, so an
+    /// address in a split /18 costs two misses. (A pass per trie level
     /// with selects instead of branches was measured and is slower: more
     /// instructions for the same misses.)
     ///
@@ -662,35 +834,67 @@ impl Fib4 {
     /// `out.len() >= addrs.len()`; otherwise as `lookup_in`.
     #[inline(always)]
     unsafe fn batch_in(&self, addrs: &[u32], out: &mut [u32]) {
-        for (addrs, out) in addrs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
-            let n = addrs.len();
-            let mut blk = [std::ptr::null::<u32>(); BATCH];
-            // The direct entries (top is hot; the loads of the 32 lanes
-            // overlap, nothing depends on them but their own lane): a next
-            // hop is the answer, a block's root is prefetched.
+        if self.sections_live >= PREFETCH_SECTIONS {
+            self.rounds::<true>(addrs, out);
+        } else {
+            self.rounds::<false>(addrs, out);
+        }
+    }
+
+    /// [`batch_in`](Self::batch_in) with or without prefetching the roots
+    /// (pointless when the table fits in L1/L2).
+    ///
+    /// # Safety
+    ///
+    /// As `batch_in`.
+    #[inline(always)]
+    unsafe fn rounds<const PREFETCH: bool>(&self, addrs: &[u32], out: &mut [u32]) {
+        let top = self.top.as_ptr();
+        let mut done = 0;
+        while done < addrs.len() {
+            let n = (addrs.len() - done).min(BATCH);
+            let addrs = addrs.as_ptr().add(done);
+            let out = out.as_mut_ptr().add(done);
+            done += n;
+            // The direct entries: the loads of the lanes overlap (top is
+            // hot); a next hop is the answer, a block's root is
+            // prefetched (without a branch: for a next hop the section
+            // itself is, as a wild prefetch could cost a page walk).
+            let mut root = [std::mem::MaybeUninit::<*const u32>::uninit(); BATCH];
             let mut live = 0u32;
             for i in 0..n {
-                let a = *addrs.get_unchecked(i);
-                let t = self.top.get_unchecked((a >> 24) as usize);
+                let a = *addrs.add(i);
+                let t = &*top.add((a >> 24) as usize);
                 let e = *t.base.add(((a >> (32 - DIRECT)) & t.mask) as usize);
-                // For a next hop, `root` is meaningless: prefetch the
-                // section instead (a wild prefetch can cost a page walk).
+                *out.add(i) = e;
                 let b = is_block(e);
-                let root = node::select(b, t.base.wrapping_add((e & !BLOCK) as usize), t.base);
-                node::prefetch(root);
-                *blk.get_unchecked_mut(i) = root;
-                *out.get_unchecked_mut(i) = e;
+                if PREFETCH {
+                    let r = node::select(b, t.base.wrapping_add(root_of(e)), t.base);
+                    node::prefetch(r);
+                    root.get_unchecked_mut(i).write(r);
+                }
                 live |= u32::from(b) << i;
             }
-            // The walks: their roots are (being) fetched; most end in the
-            // root's leaves, so the branches predict well, and the walks
-            // of different lanes overlap in the out-of-order window.
-            let mut m = live;
-            while m != 0 {
-                let i = m.trailing_zeros() as usize;
-                m &= m - 1;
-                let key = *addrs.get_unchecked(i) << DIRECT;
-                *out.get_unchecked_mut(i) = node::walk(*blk.get_unchecked(i), key);
+            // The leaves of the lanes in blocks: in the root's line for a
+            // compact root (the branch predicts well: nearly all roots
+            // are compact), and the walks of different lanes overlap in
+            // the out-of-order window.
+            while live != 0 {
+                let i = live.trailing_zeros() as usize;
+                live &= live - 1;
+                let a = *addrs.add(i);
+                let e = *out.add(i);
+                let r = if PREFETCH {
+                    root.get_unchecked(i).assume_init()
+                } else {
+                    (*top.add((a >> 24) as usize)).base.add(root_of(e))
+                };
+                let key = a << DIRECT;
+                *out.add(i) = if e & COMPACT != 0 {
+                    compact_leaf(r, key)
+                } else {
+                    node::walk(r, key)
+                };
             }
         }
     }
@@ -783,6 +987,8 @@ impl Fib4 {
     /// Points `top[sec]` at the section's current buffer.
     fn refresh(&mut self, sec: usize) {
         let t = &mut self.top[sec];
+        self.sections_live -= usize::from(t.mask != 0);
+        self.sections_live += usize::from(self.sections[sec].is_some());
         match &self.sections[sec] {
             Some(s) => {
                 t.base = s.buf.as_ptr();
