@@ -38,6 +38,62 @@ const fn is_block(e: u32) -> bool {
     (e as i32) < -1
 }
 
+/// A route longer than /18 inside its /18, as stored in blocks: a marker
+/// bit above the prefix bits past /18.
+#[inline]
+fn code_of(p: u32, len: u8) -> u16 {
+    let extra = u32::from(len - DIRECT);
+    ((1 << extra) | ((p >> (32 - u32::from(len))) & ((1 << extra) - 1))) as u16
+}
+
+/// The bits of `code` past /18 and their number.
+#[inline]
+fn code_bits(code: u16) -> (u32, u32) {
+    let code = u32::from(code);
+    let extra = 31 - code.leading_zeros();
+    (code ^ (1 << extra), extra)
+}
+
+/// A sort key of codes in (prefix, length) order.
+#[inline]
+fn code_key(code: u16) -> u32 {
+    let (rel, extra) = code_bits(code);
+    (rel << (14 - extra)) << 4 | extra
+}
+
+/// The route of `code` in the /18 starting at `slot_base`.
+#[inline]
+fn code_route(code: u16, slot_base: u32) -> (u32, u8) {
+    let (rel, extra) = code_bits(code);
+    let len = DIRECT + extra as u8;
+    (slot_base | rel << (32 - u32::from(len)), len)
+}
+
+/// The first address of slot `s` of section `sec`.
+#[inline]
+fn slot_base(sec: usize, s: usize) -> u32 {
+    (sec as u32) << 24 | (s as u32) << (32 - DIRECT)
+}
+
+/// Inserts or replaces `(code, nh)` in a code list sorted by [`code_key`].
+fn codes_insert(v: &mut Vec<(u16, NextHop)>, code: u16, nh: NextHop) -> Option<NextHop> {
+    match v.binary_search_by_key(&code_key(code), |r| code_key(r.0)) {
+        Ok(i) => Some(std::mem::replace(&mut v[i].1, nh)),
+        Err(i) => {
+            v.insert(i, (code, nh));
+            None
+        }
+    }
+}
+
+/// Removes `code` from a code list sorted by [`code_key`].
+fn codes_remove(v: &mut Vec<(u16, NextHop)>, code: u16) -> Option<NextHop> {
+    let i = v
+        .binary_search_by_key(&code_key(code), |r| code_key(r.0))
+        .ok()?;
+    Some(v.remove(i).1)
+}
+
 /// The root offset of block entry `e`.
 #[inline(always)]
 const fn root_of(e: u32) -> usize {
@@ -101,20 +157,43 @@ impl Buf {
         self.lines.capacity() * LINE
     }
 
-    /// Grows or shrinks to `n` words, new ones `w`.
-    fn resize(&mut self, n: usize, w: u32) {
+    /// Grows to `n` words (`n >= len`), leaving the new words to the
+    /// caller: zero where they are in lines that were already there,
+    /// unspecified (but initialized) otherwise. Returns the old length.
+    fn grow(&mut self, n: usize) -> usize {
         let old = self.len;
-        self.lines.resize(n.div_ceil(LINE), Line([0; LINE]));
-        self.len = n;
-        if n > old {
-            self[old..n].fill(w);
+        debug_assert!(n >= old);
+        let lines = n.div_ceil(LINE);
+        if lines > self.lines.len() {
+            // Amortized growth, and no zeroing of lines about to be
+            // written, but for the last one's tail.
+            self.lines.reserve(lines - self.lines.len());
+            let have = self.lines.len();
+            // SAFETY: capacity is reserved; every line from `have` to
+            // `lines` is written before `set_len` (the last one in full
+            // here; the words before `n` are the caller's to write, and a
+            // whole line is written first to keep it initialized).
+            unsafe {
+                let p = self.lines.as_mut_ptr();
+                for l in have..lines {
+                    p.add(l).write(Line([0; LINE]));
+                }
+                self.lines.set_len(lines);
+            }
         }
+        self.len = n;
+        old
+    }
+
+    /// Grows to `n` words (`n >= len`), the new ones `w`.
+    fn resize(&mut self, n: usize, w: u32) {
+        let old = self.grow(n);
+        self[old..n].fill(w);
     }
 
     /// Appends `ws`.
     fn extend_from_slice(&mut self, ws: &[u32]) {
-        let at = self.len;
-        self.resize(at + ws.len(), 0);
+        let at = self.grow(self.len + ws.len());
         self[at..].copy_from_slice(ws);
     }
 
@@ -142,20 +221,18 @@ impl std::ops::DerefMut for Buf {
 
 /// Appends `block` (header first) to `buf` and returns its root: a compact
 /// root of one line or less goes where it does not cross a line, after
-/// padding if needed (at most 15 words; usually none). Returns the root
-/// and the padding words.
-fn append_block(buf: &mut Buf, block: &[u32], compact: bool) -> (usize, usize) {
+/// padding if needed (at most 15 words; usually none).
+fn append_block(buf: &mut Buf, block: &[u32], compact: bool) -> usize {
     let mut root = buf.len() + HEADER;
     let size = block[1] as usize;
-    let mut pad = 0;
     if compact && size <= LINE && root % LINE + size > LINE {
-        pad = LINE - root % LINE;
+        let pad = LINE - root % LINE;
         buf.resize(buf.len() + pad, 0);
         root += pad;
     }
     buf.extend_from_slice(block);
     assert!(root <= OFFSET as usize, "FIB section over 2^30 words");
-    (root, pad)
+    root
 }
 
 /// The answer for `addr` in a block: `e` is its direct entry in the
@@ -235,8 +312,10 @@ impl Section {
         }
     }
 
-    /// Appends slot `s`'s routes (prefix, length, next hop; sorted) to `out`.
-    fn slot_routes(&self, sec: usize, s: usize, out: &mut Vec<(u32, u8, NextHop)>) {
+    /// Slot `s`'s routes as (code, next hop), sorted (see [`code_key`]),
+    /// into `out` (cleared first).
+    fn slot_codes(&self, s: usize, out: &mut Vec<(u16, NextHop)>) {
+        out.clear();
         let e = self.buf[s];
         if !is_block(e) {
             return;
@@ -246,18 +325,21 @@ impl Section {
         let lookup = self.buf[start + 1] as usize;
         let codes = start + HEADER + lookup;
         let nhs = codes + n.div_ceil(2);
-        let slot_base = (sec as u32) << 24 | (s as u32) << (32 - DIRECT);
-        for i in 0..n {
-            let code = (self.buf[codes + i / 2] >> (16 * (i % 2))) & 0xffff;
-            let extra = 31 - code.leading_zeros(); // bits below /18
-            let rel = code ^ (1 << extra);
-            let len = DIRECT + extra as u8;
-            out.push((
-                slot_base | rel << (32 - u32::from(len)),
-                len,
-                self.buf[nhs + i],
-            ));
-        }
+        out.extend((0..n).map(|i| {
+            let code = (self.buf[codes + i / 2] >> (16 * (i % 2))) as u16;
+            (code, self.buf[nhs + i])
+        }));
+    }
+
+    /// Appends slot `s`'s routes (prefix, length, next hop; sorted) to `out`.
+    fn slot_routes(&self, sec: usize, s: usize, out: &mut Vec<(u32, u8, NextHop)>) {
+        let mut codes = Vec::new();
+        self.slot_codes(s, &mut codes);
+        let base = slot_base(sec, s);
+        out.extend(codes.into_iter().map(|(code, nh)| {
+            let (p, len) = code_route(code, base);
+            (p, len, nh)
+        }));
     }
 
     /// The next hop of route `p/len` (longer than /18) in slot `s`.
@@ -276,13 +358,15 @@ impl Section {
             .map(|i| self.buf[codes + n.div_ceil(2) + i])
     }
 
-    /// Replaces slot `s`'s routes (all longer than /18, sorted) with
-    /// `routes` under default `cover`: a leaf if there are none, else a
-    /// new block appended to `buf`. `scratch` is reused memory.
+    /// Replaces the routes of slot `s` of section `sec` with `codes`
+    /// (sorted by [`code_key`]) under default `cover`: a leaf if there are
+    /// none, else a new block appended to `buf`. `scratch` is reused
+    /// memory.
     fn set_slot(
         &mut self,
+        sec: usize,
         s: usize,
-        routes: &[(u32, u8, NextHop)],
+        codes: &[(u16, NextHop)],
         cover: NextHop,
         scratch: &mut Scratch,
     ) {
@@ -290,13 +374,13 @@ impl Section {
         if is_block(old) {
             self.garbage += self.block(old).1;
         }
-        if routes.is_empty() {
+        if codes.is_empty() {
             self.buf[s] = cover;
         } else {
             let out = &mut scratch.words;
-            let compact = encode_block(routes, cover, out, &mut scratch.routes);
-            let (root, pad) = append_block(&mut self.buf, out, compact);
-            self.garbage += pad;
+            let base = slot_base(sec, s);
+            let compact = encode_block(codes, cover, base, out, &mut scratch.routes);
+            let root = append_block(&mut self.buf, out, compact);
             self.buf[s] = BLOCK | if compact { COMPACT } else { 0 } | root as u32;
         }
         if self.garbage > 1024 && self.garbage * 2 > self.buf.len() {
@@ -310,11 +394,10 @@ impl Section {
             self.buf[s] = cover;
             return;
         }
-        let mut routes = std::mem::take(&mut scratch.slot);
-        routes.clear();
-        self.slot_routes(sec, s, &mut routes);
-        self.set_slot(s, &routes, cover, scratch);
-        scratch.slot = routes;
+        let mut codes = std::mem::take(&mut scratch.slot);
+        self.slot_codes(s, &mut codes);
+        self.set_slot(sec, s, &codes, cover, scratch);
+        scratch.slot = codes;
     }
 
     /// Within slots `range`, gives every slot whose default comes from a
@@ -346,7 +429,7 @@ impl Section {
             if is_block(e) {
                 let (start, words) = self.block(e);
                 let block = &self.buf[start..start + words];
-                let (root, _) = append_block(&mut buf, block, e & COMPACT != 0);
+                let root = append_block(&mut buf, block, e & COMPACT != 0);
                 buf[s] = (e & !OFFSET) | root as u32;
             }
         }
@@ -369,13 +452,23 @@ impl Section {
 }
 
 impl Clone for Section {
-    /// A copy without the garbage (the copy-on-write step of an update).
+    /// A copy (the copy-on-write step of an update): a plain copy while
+    /// the garbage is under a quarter of the buffer, else a copy without
+    /// it.
     fn clone(&self) -> Self {
+        let keep = self.garbage * 4 <= self.buf.len();
+        let buf = if keep {
+            let mut buf = Buf::with_capacity(self.buf.len() * 9 / 8 + 64);
+            buf.extend_from_slice(&self.buf);
+            buf
+        } else {
+            self.compacted()
+        };
         Section {
-            buf: self.compacted(),
+            buf,
             depth: self.depth.clone(),
             short: self.short.clone(),
-            garbage: 0,
+            garbage: if keep { self.garbage } else { 0 },
             routes: self.routes,
         }
     }
@@ -386,7 +479,7 @@ impl Clone for Section {
 struct Scratch {
     words: Vec<u32>,
     routes: Vec<Route>,
-    slot: Vec<(u32, u8, NextHop)>,
+    slot: Vec<(u16, NextHop)>,
 }
 
 /// Writes the block for a slot's `routes` (sorted, all longer than /18,
@@ -396,21 +489,52 @@ struct Scratch {
 /// next hops. The trie is a compact root (see [`compact_leaf`]) if it can
 /// be; returns whether it is.
 fn encode_block(
-    routes: &[(u32, u8, NextHop)],
+    routes: &[(u16, NextHop)],
     cover: NextHop,
+    slot_base: u32,
     out: &mut Vec<u32>,
     keys: &mut Vec<Route>,
 ) -> bool {
     out.clear();
-    keys.clear();
-    keys.extend(routes.iter().map(|&(p, len, nh)| Route {
-        key: u128::from(p) << 96,
-        len,
-        nh,
-    }));
-    out.extend_from_slice(&[0; HEADER + NODE_WORDS]);
-    node::build(out, HEADER, HEADER, u32::from(DIRECT), keys, cover);
     let leaves = HEADER + NODE_WORDS;
+    // Codes of routes no longer than /24 are below 1 << 7.
+    if routes.iter().all(|r| r.0 < 1 << (node::STRIDE + 1)) {
+        // Nearly every block: a root without children, built here
+        // directly (what `node::build` makes of these routes).
+        let mut vals = [cover; 64];
+        for &(code, nh) in routes {
+            let (rel, extra) = code_bits(code);
+            let pos = (rel << (node::STRIDE - extra)) as usize;
+            vals[pos..pos + (1 << (node::STRIDE - extra))].fill(nh);
+        }
+        out.extend_from_slice(&[0; HEADER + NODE_WORDS]);
+        // Where a run of equal leaves starts, without branches.
+        let mut leafvec = 1u64;
+        for i in 1..64 {
+            leafvec |= u64::from(vals[i] != vals[i - 1]) << i;
+        }
+        let mut m = leafvec;
+        while m != 0 {
+            out.push(vals[m.trailing_zeros() as usize]);
+            m &= m - 1;
+        }
+        out[HEADER + 2] = leafvec as u32;
+        out[HEADER + 3] = (leafvec >> 32) as u32;
+        out[HEADER + 4] = NODE_WORDS as u32 - 1;
+        out[HEADER + 5] = (out.len() - leaves) as u32;
+    } else {
+        keys.clear();
+        keys.extend(routes.iter().map(|&(code, nh)| {
+            let (p, len) = code_route(code, slot_base);
+            Route {
+                key: u128::from(p) << 96,
+                len,
+                nh,
+            }
+        }));
+        out.extend_from_slice(&[0; HEADER + NODE_WORDS]);
+        node::build(out, HEADER, HEADER, u32::from(DIRECT), keys, cover);
+    }
     let compact = out[HEADER] == 0
         && out[HEADER + 1] == 0
         && out[leaves..].iter().all(|&l| l < 0x8000 || l == NO_ROUTE);
@@ -437,12 +561,10 @@ fn encode_block(
     out[2] = cover;
     let codes = out.len();
     out.resize(codes + n.div_ceil(2), 0);
-    for (i, &(p, len, _)) in routes.iter().enumerate() {
-        let extra = u32::from(len - DIRECT);
-        let rel = (p >> (32 - u32::from(len))) & ((1 << extra) - 1);
-        out[codes + i / 2] |= ((1 << extra) | rel) << (16 * (i % 2));
+    for (i, &(code, _)) in routes.iter().enumerate() {
+        out[codes + i / 2] |= u32::from(code) << (16 * (i % 2));
     }
-    out.extend(routes.iter().map(|r| r.2));
+    out.extend(routes.iter().map(|r| r.1));
     compact
 }
 
@@ -571,6 +693,7 @@ impl Fib4 {
             }
         }
         let mut scratch = Scratch::default();
+        let mut codes = Vec::new();
         let mut i = 0;
         while i < dedup.len() {
             let slot = dedup[i].0 >> (32 - DIRECT);
@@ -582,7 +705,13 @@ impl Fib4 {
             let s = (slot & (SLOTS as u32 - 1)) as usize;
             let section = fib.section_mut(sec);
             let cover = section.cover(s);
-            section.set_slot(s, &dedup[i..j], cover, &mut scratch);
+            codes.clear();
+            codes.extend(
+                dedup[i..j]
+                    .iter()
+                    .map(|&(p, len, nh)| (code_of(p, len), nh)),
+            );
+            section.set_slot(sec, s, &codes, cover, &mut scratch);
             section.routes += j - i;
             fib.len += j - i;
             i = j;
@@ -645,15 +774,14 @@ impl Fib4 {
             old
         } else {
             let s = ((prefix >> (32 - DIRECT)) as usize) & (SLOTS - 1);
-            let mut routes = std::mem::take(&mut scratch.slot);
-            routes.clear();
-            section.slot_routes(sec, s, &mut routes);
-            let old = sorted_insert(&mut routes, prefix, len, nh);
+            let mut codes = std::mem::take(&mut scratch.slot);
+            section.slot_codes(s, &mut codes);
+            let old = codes_insert(&mut codes, code_of(prefix, len), nh);
             if old != Some(nh) {
                 let cover = section.cover(s);
-                section.set_slot(s, &routes, cover, scratch);
+                section.set_slot(sec, s, &codes, cover, scratch);
             }
-            scratch.slot = routes;
+            scratch.slot = codes;
             old
         };
         section.routes += usize::from(old.is_none());
@@ -671,14 +799,47 @@ impl Fib4 {
             return None;
         }
         let prefix = prefix & mask(len);
-        self.get(prefix, len)?;
         let mut scratch = std::mem::take(&mut self.scratch);
-        let old = self.remove_with(prefix, len, &mut scratch);
+        let old = if len > DIRECT {
+            self.remove_long(prefix, len, &mut scratch)
+        } else if self.get(prefix, len).is_some() {
+            self.remove_with(prefix, len, &mut scratch)
+        } else {
+            None
+        };
         self.scratch = scratch;
         old
     }
 
-    /// [`remove`](Self::remove) of a masked route that exists.
+    /// [`remove`](Self::remove) of a masked route longer than /18 (which
+    /// may be absent): its slot's routes are decoded once, from the shared
+    /// section, and copied only if the route is there.
+    fn remove_long(&mut self, prefix: u32, len: u8, scratch: &mut Scratch) -> Option<NextHop> {
+        let sec = (prefix >> 24) as usize;
+        let s = ((prefix >> (32 - DIRECT)) as usize) & (SLOTS - 1);
+        let mut codes = std::mem::take(&mut scratch.slot);
+        self.sections[sec].as_ref()?.slot_codes(s, &mut codes);
+        let old = codes_remove(&mut codes, code_of(prefix, len));
+        if old.is_some() {
+            self.len -= 1;
+            let section = self.section_mut(sec);
+            let cover = section.cover(s);
+            section.set_slot(sec, s, &codes, cover, scratch);
+            section.routes -= 1;
+            if section.routes == 0 {
+                let tiny_cover = covering(&self.tiny, prefix, 8).unwrap_or((NO_ROUTE, 0));
+                self.sections[sec] = None;
+                self.top[sec].leaf = tiny_cover.0;
+                self.udepth[sec] = tiny_cover.1;
+            }
+            self.refresh(sec);
+        }
+        scratch.slot = codes;
+        old
+    }
+
+    /// [`remove`](Self::remove) of a masked route of length <= 18 that
+    /// exists.
     fn remove_with(&mut self, prefix: u32, len: u8, scratch: &mut Scratch) -> Option<NextHop> {
         self.len -= 1;
         if len < 8 {
@@ -693,23 +854,10 @@ impl Fib4 {
         let sec = (prefix >> 24) as usize;
         let tiny_cover = covering(&self.tiny, prefix, 8).unwrap_or((NO_ROUTE, 0));
         let section = self.section_mut(sec);
-        let old = if len <= DIRECT {
-            let old = sorted_remove(&mut section.short, prefix, len)?;
-            let (nh, depth) = covering(&section.short, prefix, len).unwrap_or(tiny_cover);
-            let (range, _) = slot_range(prefix, len);
-            section.paint(sec, range, len, nh, depth, scratch);
-            old
-        } else {
-            let s = ((prefix >> (32 - DIRECT)) as usize) & (SLOTS - 1);
-            let mut routes = std::mem::take(&mut scratch.slot);
-            routes.clear();
-            section.slot_routes(sec, s, &mut routes);
-            let old = sorted_remove(&mut routes, prefix, len);
-            let cover = section.cover(s);
-            section.set_slot(s, &routes, cover, scratch);
-            scratch.slot = routes;
-            old?
-        };
+        let old = sorted_remove(&mut section.short, prefix, len)?;
+        let (nh, depth) = covering(&section.short, prefix, len).unwrap_or(tiny_cover);
+        let (range, _) = slot_range(prefix, len);
+        section.paint(sec, range, len, nh, depth, scratch);
         section.routes -= 1;
         if section.routes == 0 {
             // Back to a uniform /8: every slot has the tiny routes' default.
