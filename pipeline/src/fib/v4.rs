@@ -15,17 +15,241 @@ const SLOTS: usize = 1 << SLOT_BITS;
 const DIRECT: u8 = 8 + SLOT_BITS as u8;
 /// Tag of a direct entry that points to a block.
 const BLOCK: u32 = 1 << 31;
+/// Tag of a direct entry whose block's root is *compact* (see
+/// [`compact_leaf`]); set only together with `BLOCK`.
+const COMPACT: u32 = 1 << 30;
+/// The root's offset in a direct entry that points to a block.
+const OFFSET: u32 = COMPACT - 1;
+/// Words per cache line (section buffers start on a line).
+const LINE: usize = 16;
 /// Words of a block's header, before its root node.
 const HEADER: usize = 3;
 
 /// Addresses per pipelined round of [`Fib4::lookup_batch`].
 const BATCH: usize = 32;
+/// Sections from which [`Fib4::lookup_batch`] prefetches (below, the
+/// table stays in the core's caches).
+const PREFETCH_SECTIONS: usize = 8;
 
 /// True if direct entry `e` points to a block, false for a next hop or
 /// `NO_ROUTE` (one signed compare: `0x8000_0000 ..= 0xffff_fffe`).
 #[inline(always)]
 const fn is_block(e: u32) -> bool {
     (e as i32) < -1
+}
+
+/// A route longer than /18 inside its /18, as stored in blocks: a marker
+/// bit above the prefix bits past /18.
+#[inline]
+fn code_of(p: u32, len: u8) -> u16 {
+    let extra = u32::from(len - DIRECT);
+    ((1 << extra) | ((p >> (32 - u32::from(len))) & ((1 << extra) - 1))) as u16
+}
+
+/// The bits of `code` past /18 and their number.
+#[inline]
+fn code_bits(code: u16) -> (u32, u32) {
+    let code = u32::from(code);
+    let extra = 31 - code.leading_zeros();
+    (code ^ (1 << extra), extra)
+}
+
+/// A sort key of codes in (prefix, length) order.
+#[inline]
+fn code_key(code: u16) -> u32 {
+    let (rel, extra) = code_bits(code);
+    (rel << (14 - extra)) << 4 | extra
+}
+
+/// The route of `code` in the /18 starting at `slot_base`.
+#[inline]
+fn code_route(code: u16, slot_base: u32) -> (u32, u8) {
+    let (rel, extra) = code_bits(code);
+    let len = DIRECT + extra as u8;
+    (slot_base | rel << (32 - u32::from(len)), len)
+}
+
+/// The first address of slot `s` of section `sec`.
+#[inline]
+fn slot_base(sec: usize, s: usize) -> u32 {
+    (sec as u32) << 24 | (s as u32) << (32 - DIRECT)
+}
+
+/// Inserts or replaces `(code, nh)` in a code list sorted by [`code_key`].
+fn codes_insert(v: &mut Vec<(u16, NextHop)>, code: u16, nh: NextHop) -> Option<NextHop> {
+    match v.binary_search_by_key(&code_key(code), |r| code_key(r.0)) {
+        Ok(i) => Some(std::mem::replace(&mut v[i].1, nh)),
+        Err(i) => {
+            v.insert(i, (code, nh));
+            None
+        }
+    }
+}
+
+/// Removes `code` from a code list sorted by [`code_key`].
+fn codes_remove(v: &mut Vec<(u16, NextHop)>, code: u16) -> Option<NextHop> {
+    let i = v
+        .binary_search_by_key(&code_key(code), |r| code_key(r.0))
+        .ok()?;
+    Some(v.remove(i).1)
+}
+
+/// The root offset of block entry `e`.
+#[inline(always)]
+const fn root_of(e: u32) -> usize {
+    (e & OFFSET) as usize
+}
+
+/// The leaf of a compact root for `key` (the address bits below /18,
+/// left-aligned).
+///
+/// A compact root is the root of a block without child nodes whose leaves
+/// are all below `0x8000` or [`NO_ROUTE`]: `leafvec` (two words) then the
+/// leaves as 16-bit values in native order (`NO_ROUTE` as `0xffff`), so
+/// that for 28 leaves or fewer the whole root is 64 bytes at most, and
+/// placed so that it sits in one cache line: the lookup is one `popcnt`
+/// and one load from the line that holds the bitmap.
+///
+/// # Safety
+///
+/// `root` must be a compact root.
+#[inline(always)]
+unsafe fn compact_leaf(root: *const u32, key: u32) -> NextHop {
+    // `leafvec << (63 - idx)` keeps bits 0..=idx; `!key >> 26` is
+    // `63 - idx`. Bit 0 of leafvec is always set, so k >= 1.
+    let leafvec = root.cast::<u64>().read_unaligned();
+    let k = (leafvec << (!key >> 26)).count_ones() as usize;
+    // Sign extension maps 0xffff back to NO_ROUTE.
+    u32::from(*root.cast::<u16>().add(k + 3)) as i16 as i32 as u32
+}
+
+/// One cache line of a [`Buf`].
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u32; LINE]);
+
+/// A growable word buffer that starts on a cache line, so that block
+/// roots can be placed within lines (a `Vec<u32>` of its own lines).
+#[derive(Default)]
+struct Buf {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl Buf {
+    /// Empty, with room for `words`.
+    fn with_capacity(words: usize) -> Self {
+        Buf {
+            lines: Vec::with_capacity(words.div_ceil(LINE)),
+            len: 0,
+        }
+    }
+
+    /// `n` copies of `w`.
+    fn filled(w: u32, n: usize) -> Self {
+        let mut b = Buf::with_capacity(n);
+        b.resize(n, w);
+        b
+    }
+
+    /// Words allocated.
+    fn capacity(&self) -> usize {
+        self.lines.capacity() * LINE
+    }
+
+    /// Grows to `n` words (`n >= len`), leaving the new words to the
+    /// caller: zero where they are in lines that were already there,
+    /// unspecified (but initialized) otherwise. Returns the old length.
+    fn grow(&mut self, n: usize) -> usize {
+        let old = self.len;
+        debug_assert!(n >= old);
+        let lines = n.div_ceil(LINE);
+        if lines > self.lines.len() {
+            // Amortized growth, and no zeroing of lines about to be
+            // written, but for the last one's tail.
+            self.lines.reserve(lines - self.lines.len());
+            let have = self.lines.len();
+            // SAFETY: capacity is reserved; every line from `have` to
+            // `lines` is written before `set_len` (the last one in full
+            // here; the words before `n` are the caller's to write, and a
+            // whole line is written first to keep it initialized).
+            unsafe {
+                let p = self.lines.as_mut_ptr();
+                for l in have..lines {
+                    p.add(l).write(Line([0; LINE]));
+                }
+                self.lines.set_len(lines);
+            }
+        }
+        self.len = n;
+        old
+    }
+
+    /// Grows to `n` words (`n >= len`), the new ones `w`.
+    fn resize(&mut self, n: usize, w: u32) {
+        let old = self.grow(n);
+        self[old..n].fill(w);
+    }
+
+    /// Appends `ws`.
+    fn extend_from_slice(&mut self, ws: &[u32]) {
+        let at = self.grow(self.len + ws.len());
+        self[at..].copy_from_slice(ws);
+    }
+
+    /// Frees the unused capacity.
+    fn shrink_to_fit(&mut self) {
+        self.lines.shrink_to_fit();
+    }
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        // SAFETY: the lines are `len.div_ceil(LINE)` initialized
+        // `[u32; LINE]`s, contiguous; `len` words of them are in use.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for Buf {
+    fn deref_mut(&mut self) -> &mut [u32] {
+        // SAFETY: as `deref`, uniquely borrowed.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast(), self.len) }
+    }
+}
+
+/// Appends `block` (header first) to `buf` and returns its root: a compact
+/// root of one line or less goes where it does not cross a line, after
+/// padding if needed (at most 15 words; usually none).
+fn append_block(buf: &mut Buf, block: &[u32], compact: bool) -> usize {
+    let mut root = buf.len() + HEADER;
+    let size = block[1] as usize;
+    if compact && size <= LINE && root % LINE + size > LINE {
+        let pad = LINE - root % LINE;
+        buf.resize(buf.len() + pad, 0);
+        root += pad;
+    }
+    buf.extend_from_slice(block);
+    assert!(root <= OFFSET as usize, "FIB section over 2^30 words");
+    root
+}
+
+/// The answer for `addr` in a block: `e` is its direct entry in the
+/// section at `base`.
+///
+/// # Safety
+///
+/// `e` must be a block entry of the section at `base`.
+#[inline(always)]
+unsafe fn leaf(base: *const u32, e: u32, addr: u32) -> NextHop {
+    let root = base.add(root_of(e));
+    let key = addr << DIRECT;
+    if e & COMPACT != 0 {
+        compact_leaf(root, key)
+    } else {
+        node::walk(root, key)
+    }
 }
 
 /// Per-/8 entry of the top level, read by every lookup: where the
@@ -46,7 +270,7 @@ struct Top {
 /// `>= 8` (see the [module documentation](super)).
 struct Section {
     /// `SLOTS` direct entries, then the blocks (live and garbage).
-    buf: Vec<u32>,
+    buf: Buf,
     /// Per slot, the length of the route its default next hop comes from
     /// (0 for none or /0): the longest route of length `<= 18` covering it.
     depth: Box<[u8; SLOTS]>,
@@ -62,7 +286,7 @@ impl Section {
     /// A section whose every slot has the default `(nh, depth)`.
     fn uniform(nh: u32, depth: u8) -> Self {
         Section {
-            buf: vec![nh; SLOTS],
+            buf: Buf::filled(nh, SLOTS),
             depth: Box::new([depth; SLOTS]),
             short: Vec::new(),
             garbage: 0,
@@ -72,8 +296,7 @@ impl Section {
 
     /// The block at direct entry `e`: (start of its header, total words).
     fn block(&self, e: u32) -> (usize, usize) {
-        let root = (e & !BLOCK) as usize;
-        let start = root - HEADER;
+        let start = root_of(e) - HEADER;
         let n = self.buf[start] as usize;
         let lookup = self.buf[start + 1] as usize;
         (start, HEADER + lookup + n.div_ceil(2) + n)
@@ -83,14 +306,16 @@ impl Section {
     fn cover(&self, s: usize) -> NextHop {
         let e = self.buf[s];
         if is_block(e) {
-            self.buf[(e & !BLOCK) as usize - HEADER + 2]
+            self.buf[root_of(e) - HEADER + 2]
         } else {
             e
         }
     }
 
-    /// Appends slot `s`'s routes (prefix, length, next hop; sorted) to `out`.
-    fn slot_routes(&self, sec: usize, s: usize, out: &mut Vec<(u32, u8, NextHop)>) {
+    /// Slot `s`'s routes as (code, next hop), sorted (see [`code_key`]),
+    /// into `out` (cleared first).
+    fn slot_codes(&self, s: usize, out: &mut Vec<(u16, NextHop)>) {
+        out.clear();
         let e = self.buf[s];
         if !is_block(e) {
             return;
@@ -100,18 +325,21 @@ impl Section {
         let lookup = self.buf[start + 1] as usize;
         let codes = start + HEADER + lookup;
         let nhs = codes + n.div_ceil(2);
-        let slot_base = (sec as u32) << 24 | (s as u32) << (32 - DIRECT);
-        for i in 0..n {
-            let code = (self.buf[codes + i / 2] >> (16 * (i % 2))) & 0xffff;
-            let extra = 31 - code.leading_zeros(); // bits below /18
-            let rel = code ^ (1 << extra);
-            let len = DIRECT + extra as u8;
-            out.push((
-                slot_base | rel << (32 - u32::from(len)),
-                len,
-                self.buf[nhs + i],
-            ));
-        }
+        out.extend((0..n).map(|i| {
+            let code = (self.buf[codes + i / 2] >> (16 * (i % 2))) as u16;
+            (code, self.buf[nhs + i])
+        }));
+    }
+
+    /// Appends slot `s`'s routes (prefix, length, next hop; sorted) to `out`.
+    fn slot_routes(&self, sec: usize, s: usize, out: &mut Vec<(u32, u8, NextHop)>) {
+        let mut codes = Vec::new();
+        self.slot_codes(s, &mut codes);
+        let base = slot_base(sec, s);
+        out.extend(codes.into_iter().map(|(code, nh)| {
+            let (p, len) = code_route(code, base);
+            (p, len, nh)
+        }));
     }
 
     /// The next hop of route `p/len` (longer than /18) in slot `s`.
@@ -130,13 +358,15 @@ impl Section {
             .map(|i| self.buf[codes + n.div_ceil(2) + i])
     }
 
-    /// Replaces slot `s`'s routes (all longer than /18, sorted) with
-    /// `routes` under default `cover`: a leaf if there are none, else a
-    /// new block appended to `buf`. `scratch` is reused memory.
+    /// Replaces the routes of slot `s` of section `sec` with `codes`
+    /// (sorted by [`code_key`]) under default `cover`: a leaf if there are
+    /// none, else a new block appended to `buf`. `scratch` is reused
+    /// memory.
     fn set_slot(
         &mut self,
+        sec: usize,
         s: usize,
-        routes: &[(u32, u8, NextHop)],
+        codes: &[(u16, NextHop)],
         cover: NextHop,
         scratch: &mut Scratch,
     ) {
@@ -144,15 +374,14 @@ impl Section {
         if is_block(old) {
             self.garbage += self.block(old).1;
         }
-        if routes.is_empty() {
+        if codes.is_empty() {
             self.buf[s] = cover;
         } else {
-            let root = self.buf.len() + HEADER;
             let out = &mut scratch.words;
-            encode_block(routes, cover, out, &mut scratch.routes);
-            self.buf.extend_from_slice(out);
-            assert!(root < (BLOCK - 1) as usize, "FIB section over 2^31 words");
-            self.buf[s] = BLOCK | root as u32;
+            let base = slot_base(sec, s);
+            let compact = encode_block(codes, cover, base, out, &mut scratch.routes);
+            let root = append_block(&mut self.buf, out, compact);
+            self.buf[s] = BLOCK | if compact { COMPACT } else { 0 } | root as u32;
         }
         if self.garbage > 1024 && self.garbage * 2 > self.buf.len() {
             self.compact();
@@ -165,11 +394,10 @@ impl Section {
             self.buf[s] = cover;
             return;
         }
-        let mut routes = std::mem::take(&mut scratch.slot);
-        routes.clear();
-        self.slot_routes(sec, s, &mut routes);
-        self.set_slot(s, &routes, cover, scratch);
-        scratch.slot = routes;
+        let mut codes = std::mem::take(&mut scratch.slot);
+        self.slot_codes(s, &mut codes);
+        self.set_slot(sec, s, &codes, cover, scratch);
+        scratch.slot = codes;
     }
 
     /// Within slots `range`, gives every slot whose default comes from a
@@ -192,17 +420,17 @@ impl Section {
     }
 
     /// The live part of `buf` only, with room to grow by an eighth.
-    fn compacted(&self) -> Vec<u32> {
+    fn compacted(&self) -> Buf {
         let live = self.buf.len() - self.garbage;
-        let mut buf = Vec::with_capacity(live + live / 8 + 64);
+        let mut buf = Buf::with_capacity(live + live / 8 + 64);
         buf.extend_from_slice(&self.buf[..SLOTS]);
         for s in 0..SLOTS {
             let e = self.buf[s];
             if is_block(e) {
                 let (start, words) = self.block(e);
-                let root = buf.len() + HEADER;
-                buf.extend_from_slice(&self.buf[start..start + words]);
-                buf[s] = BLOCK | root as u32;
+                let block = &self.buf[start..start + words];
+                let root = append_block(&mut buf, block, e & COMPACT != 0);
+                buf[s] = (e & !OFFSET) | root as u32;
             }
         }
         buf
@@ -224,13 +452,23 @@ impl Section {
 }
 
 impl Clone for Section {
-    /// A copy without the garbage (the copy-on-write step of an update).
+    /// A copy (the copy-on-write step of an update): a plain copy while
+    /// the garbage is under a quarter of the buffer, else a copy without
+    /// it.
     fn clone(&self) -> Self {
+        let keep = self.garbage * 4 <= self.buf.len();
+        let buf = if keep {
+            let mut buf = Buf::with_capacity(self.buf.len() * 9 / 8 + 64);
+            buf.extend_from_slice(&self.buf);
+            buf
+        } else {
+            self.compacted()
+        };
         Section {
-            buf: self.compacted(),
+            buf,
             depth: self.depth.clone(),
             short: self.short.clone(),
-            garbage: 0,
+            garbage: if keep { self.garbage } else { 0 },
             routes: self.routes,
         }
     }
@@ -241,41 +479,93 @@ impl Clone for Section {
 struct Scratch {
     words: Vec<u32>,
     routes: Vec<Route>,
-    slot: Vec<(u32, u8, NextHop)>,
+    slot: Vec<(u16, NextHop)>,
 }
 
 /// Writes the block for a slot's `routes` (sorted, all longer than /18,
 /// all in one /18) to `out`: a 3-word header (route count, lookup words,
 /// default next hop), the trie (root first), then the routes: 16-bit codes
 /// (a marker bit above the prefix bits past /18), two per word, and their
-/// next hops.
+/// next hops. The trie is a compact root (see [`compact_leaf`]) if it can
+/// be; returns whether it is.
 fn encode_block(
-    routes: &[(u32, u8, NextHop)],
+    routes: &[(u16, NextHop)],
     cover: NextHop,
+    slot_base: u32,
     out: &mut Vec<u32>,
     keys: &mut Vec<Route>,
-) {
+) -> bool {
     out.clear();
-    keys.clear();
-    keys.extend(routes.iter().map(|&(p, len, nh)| Route {
-        key: u128::from(p) << 96,
-        len,
-        nh,
-    }));
-    out.extend_from_slice(&[0; HEADER + NODE_WORDS]);
-    node::build(out, HEADER, HEADER, u32::from(DIRECT), keys, cover);
+    let leaves = HEADER + NODE_WORDS;
+    // Codes of routes no longer than /24 are below 1 << 7.
+    if routes.iter().all(|r| r.0 < 1 << (node::STRIDE + 1)) {
+        // Nearly every block: a root without children, built here
+        // directly (what `node::build` makes of these routes).
+        let mut vals = [cover; 64];
+        for &(code, nh) in routes {
+            let (rel, extra) = code_bits(code);
+            let pos = (rel << (node::STRIDE - extra)) as usize;
+            vals[pos..pos + (1 << (node::STRIDE - extra))].fill(nh);
+        }
+        out.extend_from_slice(&[0; HEADER + NODE_WORDS]);
+        // Where a run of equal leaves starts, without branches.
+        let mut leafvec = 1u64;
+        for i in 1..64 {
+            leafvec |= u64::from(vals[i] != vals[i - 1]) << i;
+        }
+        let mut m = leafvec;
+        while m != 0 {
+            out.push(vals[m.trailing_zeros() as usize]);
+            m &= m - 1;
+        }
+        out[HEADER + 2] = leafvec as u32;
+        out[HEADER + 3] = (leafvec >> 32) as u32;
+        out[HEADER + 4] = NODE_WORDS as u32 - 1;
+        out[HEADER + 5] = (out.len() - leaves) as u32;
+    } else {
+        keys.clear();
+        keys.extend(routes.iter().map(|&(code, nh)| {
+            let (p, len) = code_route(code, slot_base);
+            Route {
+                key: u128::from(p) << 96,
+                len,
+                nh,
+            }
+        }));
+        out.extend_from_slice(&[0; HEADER + NODE_WORDS]);
+        node::build(out, HEADER, HEADER, u32::from(DIRECT), keys, cover);
+    }
+    let compact = out[HEADER] == 0
+        && out[HEADER + 1] == 0
+        && out[leaves..].iter().all(|&l| l < 0x8000 || l == NO_ROUTE);
+    if compact {
+        // leafvec, then the leaves as u16s in native order.
+        out.copy_within(HEADER + 2..HEADER + 4, HEADER);
+        let k = out.len() - leaves;
+        for j in (0..k).step_by(2) {
+            let lo = out[leaves + j] as u16;
+            let hi = if j + 1 < k {
+                out[leaves + j + 1] as u16
+            } else {
+                0
+            };
+            let [a, b] = lo.to_ne_bytes();
+            let [c, d] = hi.to_ne_bytes();
+            out[HEADER + 2 + j / 2] = u32::from_ne_bytes([a, b, c, d]);
+        }
+        out.truncate(HEADER + 2 + k.div_ceil(2));
+    }
     let n = routes.len();
     out[0] = n as u32;
     out[1] = (out.len() - HEADER) as u32;
     out[2] = cover;
     let codes = out.len();
     out.resize(codes + n.div_ceil(2), 0);
-    for (i, &(p, len, _)) in routes.iter().enumerate() {
-        let extra = u32::from(len - DIRECT);
-        let rel = (p >> (32 - u32::from(len))) & ((1 << extra) - 1);
-        out[codes + i / 2] |= ((1 << extra) | rel) << (16 * (i % 2));
+    for (i, &(code, _)) in routes.iter().enumerate() {
+        out[codes + i / 2] |= u32::from(code) << (16 * (i % 2));
     }
-    out.extend(routes.iter().map(|r| r.2));
+    out.extend(routes.iter().map(|r| r.1));
+    compact
 }
 
 /// A per-VRF IPv4 longest-prefix-match table (a Poptrie, see the
@@ -296,6 +586,8 @@ pub struct Fib4 {
     tiny: Vec<(u32, u8, NextHop)>,
     /// Number of routes.
     len: usize,
+    /// Number of sections (`Some` in `sections`).
+    sections_live: usize,
     /// Reusable buffers for updates (not shared by clones).
     scratch: Scratch,
 }
@@ -322,6 +614,7 @@ impl Clone for Fib4 {
             udepth: self.udepth.clone(),
             tiny: self.tiny.clone(),
             len: self.len,
+            sections_live: self.sections_live,
             scratch: Scratch::default(),
         };
         for s in 0..SECTIONS {
@@ -363,6 +656,7 @@ impl Fib4 {
             udepth: Box::new([0; SECTIONS]),
             tiny: Vec::new(),
             len: 0,
+            sections_live: 0,
             scratch: Scratch::default(),
         };
         for s in 0..SECTIONS {
@@ -399,6 +693,7 @@ impl Fib4 {
             }
         }
         let mut scratch = Scratch::default();
+        let mut codes = Vec::new();
         let mut i = 0;
         while i < dedup.len() {
             let slot = dedup[i].0 >> (32 - DIRECT);
@@ -410,7 +705,13 @@ impl Fib4 {
             let s = (slot & (SLOTS as u32 - 1)) as usize;
             let section = fib.section_mut(sec);
             let cover = section.cover(s);
-            section.set_slot(s, &dedup[i..j], cover, &mut scratch);
+            codes.clear();
+            codes.extend(
+                dedup[i..j]
+                    .iter()
+                    .map(|&(p, len, nh)| (code_of(p, len), nh)),
+            );
+            section.set_slot(sec, s, &codes, cover, &mut scratch);
             section.routes += j - i;
             fib.len += j - i;
             i = j;
@@ -473,15 +774,14 @@ impl Fib4 {
             old
         } else {
             let s = ((prefix >> (32 - DIRECT)) as usize) & (SLOTS - 1);
-            let mut routes = std::mem::take(&mut scratch.slot);
-            routes.clear();
-            section.slot_routes(sec, s, &mut routes);
-            let old = sorted_insert(&mut routes, prefix, len, nh);
+            let mut codes = std::mem::take(&mut scratch.slot);
+            section.slot_codes(s, &mut codes);
+            let old = codes_insert(&mut codes, code_of(prefix, len), nh);
             if old != Some(nh) {
                 let cover = section.cover(s);
-                section.set_slot(s, &routes, cover, scratch);
+                section.set_slot(sec, s, &codes, cover, scratch);
             }
-            scratch.slot = routes;
+            scratch.slot = codes;
             old
         };
         section.routes += usize::from(old.is_none());
@@ -499,14 +799,47 @@ impl Fib4 {
             return None;
         }
         let prefix = prefix & mask(len);
-        self.get(prefix, len)?;
         let mut scratch = std::mem::take(&mut self.scratch);
-        let old = self.remove_with(prefix, len, &mut scratch);
+        let old = if len > DIRECT {
+            self.remove_long(prefix, len, &mut scratch)
+        } else if self.get(prefix, len).is_some() {
+            self.remove_with(prefix, len, &mut scratch)
+        } else {
+            None
+        };
         self.scratch = scratch;
         old
     }
 
-    /// [`remove`](Self::remove) of a masked route that exists.
+    /// [`remove`](Self::remove) of a masked route longer than /18 (which
+    /// may be absent): its slot's routes are decoded once, from the shared
+    /// section, and copied only if the route is there.
+    fn remove_long(&mut self, prefix: u32, len: u8, scratch: &mut Scratch) -> Option<NextHop> {
+        let sec = (prefix >> 24) as usize;
+        let s = ((prefix >> (32 - DIRECT)) as usize) & (SLOTS - 1);
+        let mut codes = std::mem::take(&mut scratch.slot);
+        self.sections[sec].as_ref()?.slot_codes(s, &mut codes);
+        let old = codes_remove(&mut codes, code_of(prefix, len));
+        if old.is_some() {
+            self.len -= 1;
+            let section = self.section_mut(sec);
+            let cover = section.cover(s);
+            section.set_slot(sec, s, &codes, cover, scratch);
+            section.routes -= 1;
+            if section.routes == 0 {
+                let tiny_cover = covering(&self.tiny, prefix, 8).unwrap_or((NO_ROUTE, 0));
+                self.sections[sec] = None;
+                self.top[sec].leaf = tiny_cover.0;
+                self.udepth[sec] = tiny_cover.1;
+            }
+            self.refresh(sec);
+        }
+        scratch.slot = codes;
+        old
+    }
+
+    /// [`remove`](Self::remove) of a masked route of length <= 18 that
+    /// exists.
     fn remove_with(&mut self, prefix: u32, len: u8, scratch: &mut Scratch) -> Option<NextHop> {
         self.len -= 1;
         if len < 8 {
@@ -521,23 +854,10 @@ impl Fib4 {
         let sec = (prefix >> 24) as usize;
         let tiny_cover = covering(&self.tiny, prefix, 8).unwrap_or((NO_ROUTE, 0));
         let section = self.section_mut(sec);
-        let old = if len <= DIRECT {
-            let old = sorted_remove(&mut section.short, prefix, len)?;
-            let (nh, depth) = covering(&section.short, prefix, len).unwrap_or(tiny_cover);
-            let (range, _) = slot_range(prefix, len);
-            section.paint(sec, range, len, nh, depth, scratch);
-            old
-        } else {
-            let s = ((prefix >> (32 - DIRECT)) as usize) & (SLOTS - 1);
-            let mut routes = std::mem::take(&mut scratch.slot);
-            routes.clear();
-            section.slot_routes(sec, s, &mut routes);
-            let old = sorted_remove(&mut routes, prefix, len);
-            let cover = section.cover(s);
-            section.set_slot(s, &routes, cover, scratch);
-            scratch.slot = routes;
-            old?
-        };
+        let old = sorted_remove(&mut section.short, prefix, len)?;
+        let (nh, depth) = covering(&section.short, prefix, len).unwrap_or(tiny_cover);
+        let (range, _) = slot_range(prefix, len);
+        section.paint(sec, range, len, nh, depth, scratch);
         section.routes -= 1;
         if section.routes == 0 {
             // Back to a uniform /8: every slot has the tiny routes' default.
@@ -611,7 +931,7 @@ impl Fib4 {
         if !is_block(e) {
             return e;
         }
-        node::walk(t.base.add((e & !BLOCK) as usize), addr << DIRECT)
+        leaf(t.base, e, addr)
     }
 
     /// Longest-prefix match of every address in `addrs`, written to the
@@ -619,12 +939,12 @@ impl Fib4 {
     /// on each, for a burst of packets.
     ///
     /// Works in rounds of 32 addresses: first the direct entries of the
-    /// whole round, without branches, prefetching the root node of each
-    /// address that needs a trie; then the trie walks of those addresses.
-    /// The first pass overlaps the round's cache misses on the direct
-    /// entries and the roots; the walks end in the root's leaves for most
-    /// addresses, so their branches predict well and the out-of-order core
-    /// overlaps the leaf loads of several walks. (A pass per trie level
+    /// whole round (a next hop is the answer: nothing more is done for
+    /// that address); then, for the addresses in blocks, the prefetch of
+    /// their roots; then their leaves. The round's cache misses on the
+    /// direct entries overlap, and so do those on the roots; a compact
+    /// root (nearly all of them) holds its leaves in the same line, so an
+    /// address in a split /18 costs two misses. (A pass per trie level
     /// with selects instead of branches was measured and is slower: more
     /// instructions for the same misses.)
     ///
@@ -662,35 +982,67 @@ impl Fib4 {
     /// `out.len() >= addrs.len()`; otherwise as `lookup_in`.
     #[inline(always)]
     unsafe fn batch_in(&self, addrs: &[u32], out: &mut [u32]) {
-        for (addrs, out) in addrs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
-            let n = addrs.len();
-            let mut blk = [std::ptr::null::<u32>(); BATCH];
-            // The direct entries (top is hot; the loads of the 32 lanes
-            // overlap, nothing depends on them but their own lane): a next
-            // hop is the answer, a block's root is prefetched.
+        if self.sections_live >= PREFETCH_SECTIONS {
+            self.rounds::<true>(addrs, out);
+        } else {
+            self.rounds::<false>(addrs, out);
+        }
+    }
+
+    /// [`batch_in`](Self::batch_in) with or without prefetching the roots
+    /// (pointless when the table fits in L1/L2).
+    ///
+    /// # Safety
+    ///
+    /// As `batch_in`.
+    #[inline(always)]
+    unsafe fn rounds<const PREFETCH: bool>(&self, addrs: &[u32], out: &mut [u32]) {
+        let top = self.top.as_ptr();
+        let mut done = 0;
+        while done < addrs.len() {
+            let n = (addrs.len() - done).min(BATCH);
+            let addrs = addrs.as_ptr().add(done);
+            let out = out.as_mut_ptr().add(done);
+            done += n;
+            // The direct entries: the loads of the lanes overlap (top is
+            // hot); a next hop is the answer, a block's root is
+            // prefetched (without a branch: for a next hop the section
+            // itself is, as a wild prefetch could cost a page walk).
+            let mut root = [std::mem::MaybeUninit::<*const u32>::uninit(); BATCH];
             let mut live = 0u32;
             for i in 0..n {
-                let a = *addrs.get_unchecked(i);
-                let t = self.top.get_unchecked((a >> 24) as usize);
+                let a = *addrs.add(i);
+                let t = &*top.add((a >> 24) as usize);
                 let e = *t.base.add(((a >> (32 - DIRECT)) & t.mask) as usize);
-                // For a next hop, `root` is meaningless: prefetch the
-                // section instead (a wild prefetch can cost a page walk).
+                *out.add(i) = e;
                 let b = is_block(e);
-                let root = node::select(b, t.base.wrapping_add((e & !BLOCK) as usize), t.base);
-                node::prefetch(root);
-                *blk.get_unchecked_mut(i) = root;
-                *out.get_unchecked_mut(i) = e;
+                if PREFETCH {
+                    let r = node::select(b, t.base.wrapping_add(root_of(e)), t.base);
+                    node::prefetch(r);
+                    root.get_unchecked_mut(i).write(r);
+                }
                 live |= u32::from(b) << i;
             }
-            // The walks: their roots are (being) fetched; most end in the
-            // root's leaves, so the branches predict well, and the walks
-            // of different lanes overlap in the out-of-order window.
-            let mut m = live;
-            while m != 0 {
-                let i = m.trailing_zeros() as usize;
-                m &= m - 1;
-                let key = *addrs.get_unchecked(i) << DIRECT;
-                *out.get_unchecked_mut(i) = node::walk(*blk.get_unchecked(i), key);
+            // The leaves of the lanes in blocks: in the root's line for a
+            // compact root (the branch predicts well: nearly all roots
+            // are compact), and the walks of different lanes overlap in
+            // the out-of-order window.
+            while live != 0 {
+                let i = live.trailing_zeros() as usize;
+                live &= live - 1;
+                let a = *addrs.add(i);
+                let e = *out.add(i);
+                let r = if PREFETCH {
+                    root.get_unchecked(i).assume_init()
+                } else {
+                    (*top.add((a >> 24) as usize)).base.add(root_of(e))
+                };
+                let key = a << DIRECT;
+                *out.add(i) = if e & COMPACT != 0 {
+                    compact_leaf(r, key)
+                } else {
+                    node::walk(r, key)
+                };
             }
         }
     }
@@ -783,6 +1135,8 @@ impl Fib4 {
     /// Points `top[sec]` at the section's current buffer.
     fn refresh(&mut self, sec: usize) {
         let t = &mut self.top[sec];
+        self.sections_live -= usize::from(t.mask != 0);
+        self.sections_live += usize::from(self.sections[sec].is_some());
         match &self.sections[sec] {
             Some(s) => {
                 t.base = s.buf.as_ptr();
