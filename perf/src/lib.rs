@@ -80,8 +80,10 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod dpdk_bench;
 pub mod fib;
 pub mod latency;
+pub mod pcapgen;
 pub mod plot;
 pub mod progress;
 pub mod report;
