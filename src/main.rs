@@ -49,7 +49,7 @@ enum Cmd {
     #[command(args_conflicts_with_subcommands = true)]
     Bench {
         #[command(flatten)]
-        args: perf::BenchArgs,
+        args: Box<perf::BenchArgs>,
         #[command(subcommand)]
         cmd: Option<BenchCmd>,
     },

@@ -147,9 +147,8 @@ pub(crate) fn run(
     let mut n = 0;
     for &size in &plan.sizes {
         let pcaps = pcaps_for(size);
-        for i in 0..2 {
-            let p = &spec.port[i];
-            crate::pcapgen::write(&pcaps[i], p, mac(&p.interface)?, size, spec.frames)?;
+        for (path, p) in pcaps.iter().zip(&spec.port) {
+            crate::pcapgen::write(path, p, mac(&p.interface)?, size, spec.frames)?;
         }
         let cfg = scn.config(&mode(pcaps.clone()))?;
         let vdevs: Vec<String> = (0..2)
