@@ -49,7 +49,7 @@ enum Cmd {
     #[command(args_conflicts_with_subcommands = true)]
     Bench {
         #[command(flatten)]
-        args: perf::BenchArgs,
+        args: Box<perf::BenchArgs>,
         #[command(subcommand)]
         cmd: Option<BenchCmd>,
     },
@@ -63,6 +63,17 @@ enum BenchCmd {
         /// Arguments of the FIB benchmark (see `weir bench fib --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Compare two `--json` reports of the same scenario (repeatability):
+    /// every median both hold, side by side, and their difference.
+    Compare {
+        /// The first report.
+        a: PathBuf,
+        /// The second report.
+        b: PathBuf,
+        /// Mark differences larger than this, percent.
+        #[arg(long, default_value_t = 5.0, value_name = "PCT")]
+        tolerance: f64,
     },
 }
 
@@ -81,6 +92,10 @@ fn main() -> ExitCode {
             cmd: Some(BenchCmd::Fib { args }),
             ..
         } => perf::fib::cli_main(&args).map(|()| ExitCode::SUCCESS),
+        Cmd::Bench {
+            cmd: Some(BenchCmd::Compare { a, b, tolerance }),
+            ..
+        } => perf::bench::compare_cli(&a, &b, tolerance).map(|()| ExitCode::SUCCESS),
         Cmd::Bench { args, cmd: None } => perf::cli(&args).map(|()| ExitCode::SUCCESS),
     };
     match r {

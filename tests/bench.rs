@@ -183,3 +183,113 @@ fn a_generated_table_routes() {
     assert!(sent > 0.0);
     assert_eq!(f(run, "/full_load/received"), sent, "{run:#}");
 }
+
+/// The DPDK scenario end to end: weir on two net_pcap vdevs (no
+/// hugepages, EAL file prefixes of this process's own) and dpdk-testpmd
+/// io on the same vdevs, one 1-second run each: both forward, the ratio is
+/// in the report, and nothing is left in /var/run/dpdk.
+#[cfg(feature = "dpdk")]
+#[test]
+fn the_dpdk_scenario_measures_weir_and_testpmd_on_the_same_vdevs() {
+    let json = tmp("dpdk.json");
+    let out = weir()
+        .args([
+            "bench",
+            "perf/scenarios/ipv4-dpdk-pcap.toml",
+            "--sizes",
+            "64",
+            "--runs",
+            "1",
+            "--trial-secs",
+            "1",
+            "--no-pin",
+            "--no-progress",
+            "--baseline",
+            "testpmd",
+            "--baseline",
+            "loopback",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    assert_eq!(r["scenario"], "ipv4-dpdk-pcap");
+    assert!(r["devices"].as_array().unwrap().is_empty(), "no NDR search");
+    let skipped = r["skipped"].to_string();
+    assert!(skipped.contains("loopback"), "{skipped}");
+    let m = r["max_rate"].as_array().unwrap();
+    let testpmd = m.iter().any(|d| d["name"] == "testpmd");
+    if !testpmd {
+        // Only when dpdk-testpmd is missing (scripts/test installs it).
+        assert!(skipped.contains("not installed"), "{skipped}");
+    }
+    assert_eq!(m[0]["name"], "weir");
+    for d in m {
+        let p = &d["points"][0];
+        assert_eq!(p["size"], "64");
+        // Forwarding, both directions: transmitted = received (±1 %).
+        let (tx, rx) = (f(p, "/mpps/median"), f(p, "/rx_mpps/median"));
+        assert!(tx > 0.1, "{} forwards: {p:#}", d["name"]);
+        assert!((tx - rx).abs() <= rx * 0.01 + 0.01, "{p:#}");
+    }
+    if testpmd {
+        let ratio = &r["ratios"][0];
+        assert_eq!(ratio["basis"], "max_rate");
+        assert!(f(ratio, "/ndr") > 0.0);
+        assert!(stdout.contains("max rate"));
+    }
+    let pid_dirs = std::fs::read_dir("/var/run/dpdk")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("weir-bench-"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    assert!(pid_dirs.is_empty(), "left behind: {pid_dirs:?}");
+}
+
+#[cfg(not(feature = "dpdk"))]
+#[test]
+fn the_dpdk_scenario_needs_the_dpdk_feature() {
+    let out = weir()
+        .args(["bench", "perf/scenarios/ipv4-dpdk-pcap.toml", "--quick"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("--features dpdk"), "{e}");
+}
+
+#[test]
+fn compare_prints_the_two_medians_and_their_difference() {
+    let (r, _) = bench("cmp", &["--sizes", "64", "--no-latency"]);
+    let a = tmp("cmp-a.json");
+    let b = tmp("cmp-b.json");
+    std::fs::write(&a, r.to_string()).unwrap();
+    let mut r2 = r.clone();
+    let ndr = f(&r, "/devices/0/points/0/ndr_mpps/median");
+    r2["devices"][0]["points"][0]["ndr_mpps"]["median"] = serde_json::json!(ndr * 1.1);
+    std::fs::write(&b, r2.to_string()).unwrap();
+    let out = weir()
+        .args(["bench", "compare"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&a);
+    let _ = std::fs::remove_file(&b);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{s}");
+    assert!(s.contains("weir 64 NDR") && s.contains("+10.0%"), "{s}");
+    assert!(s.contains("weir 64 PDR") && s.contains("+0.0%"), "{s}");
+    assert!(s.contains("1 of 2 figures within ±5.0%"), "{s}");
+}

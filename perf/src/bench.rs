@@ -27,8 +27,8 @@ pub const LATENCY_LOADS: [f64; 3] = [10.0, 50.0, 90.0];
 pub enum Baseline {
     /// The tester into its own sink through one `mem` link: no pipeline.
     Loopback,
-    /// dpdk-testpmd `io` forwarding (needs `--features dpdk` and
-    /// dpdk-testpmd installed).
+    /// dpdk-testpmd `io` forwarding on the same vdevs as weir (DPDK
+    /// scenarios; needs `--features dpdk` and dpdk-testpmd installed).
     Testpmd,
 }
 
@@ -93,14 +93,18 @@ pub struct BenchArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// DPDK scenarios: run weir's EAL and testpmd on the reserved
+    /// hugepages (`--in-memory`) instead of `--no-huge`.
+    #[arg(long)]
+    pub huge: bool,
 }
 
 /// Settings resolved from the arguments.
 #[derive(Clone, Debug)]
-struct Plan {
-    sizes: Vec<FrameSize>,
-    runs: usize,
-    trial: Duration,
+pub(crate) struct Plan {
+    pub(crate) sizes: Vec<FrameSize>,
+    pub(crate) runs: usize,
+    pub(crate) trial: Duration,
     resolution: f64,
     latency: bool,
 }
@@ -303,6 +307,28 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
     if let Some(n) = a.prefixes {
         scn.set_prefixes(n)?;
     }
+    if scn.dpdk_pcap.is_some() {
+        let mut skipped = Vec::new();
+        if a.baselines.contains(&Baseline::Loopback) {
+            skipped.push(
+                "baseline loopback: a tester baseline for mem scenarios; a DPDK scenario has no tester"
+                    .to_string(),
+            );
+        }
+        return crate::dpdk_bench::run(
+            &scn,
+            &plan,
+            crate::dpdk_bench::DpdkArgs {
+                huge: a.huge,
+                pin: !a.no_pin,
+                testpmd: a.baselines.contains(&Baseline::Testpmd),
+                skipped,
+                progress: !a.no_progress,
+            },
+            system,
+            started,
+        );
+    }
     let ring = a.ring.unwrap_or(scn.tester.ring);
     let cfg = scn.config(&Mode::Mem { ring })?;
     let pin = !a.no_pin;
@@ -436,10 +462,11 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
         });
     }
     if a.baselines.contains(&Baseline::Testpmd) {
-        match crate::testpmd::measure(&plan.sizes, plan.runs, plan.trial) {
-            Ok(d) => report.devices.push(d),
-            Err(e) => report.skipped.push(format!("baseline testpmd: {e:#}")),
-        }
+        report.skipped.push(
+            "baseline testpmd: it runs on the same vdevs as weir, so only in DPDK scenarios \
+             (perf/scenarios/ipv4-dpdk-pcap.toml, --features dpdk)"
+                .into(),
+        );
     }
     if !a.no_inline {
         for &size in &plan.sizes {
@@ -471,6 +498,37 @@ pub fn cli(a: &BenchArgs) -> Result<()> {
         std::fs::write(f, crate::plot::svg(&report))
             .with_context(|| format!("writing {}", f.display()))?;
     }
+    Ok(())
+}
+
+/// `weir bench compare A.json B.json`: the medians both reports hold and
+/// their difference (the repeatability check).
+pub fn compare_cli(a: &std::path::Path, b: &std::path::Path, tolerance_pct: f64) -> Result<()> {
+    let load = |p: &std::path::Path| -> Result<Report> {
+        let t = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        serde_json::from_str(&t)
+            .with_context(|| format!("{}: not a weir-bench report", p.display()))
+    };
+    let (ra, rb) = (load(a)?, load(b)?);
+    if ra.scenario != rb.scenario {
+        bail!("different scenarios: {} and {}", ra.scenario, rb.scenario);
+    }
+    let c = crate::report::compare(&ra, &rb);
+    if c.is_empty() {
+        bail!("the two reports share no figure");
+    }
+    println!(
+        "{} vs {} ({}; load {} / {})",
+        a.display(),
+        b.display(),
+        ra.scenario,
+        ra.system.loadavg,
+        rb.system.loadavg
+    );
+    print!(
+        "{}",
+        crate::report::comparison_table(&c, tolerance_pct / 100.0)
+    );
     Ok(())
 }
 

@@ -27,10 +27,17 @@
 //!
 //! Baselines in the same run (`--baseline`): `loopback` runs the same
 //! tester into its own sink through one `mem` link (no pipeline: the
-//! ceiling of what the tester can measure); `testpmd` runs dpdk-testpmd
-//! `io` forwarding between two `net_null` vdevs ([`testpmd`]), compared with
-//! weir's inline maximum rate. Also measured: weir with *inline* `gen`
-//! ports (one core generating, routing and sinking), the maximum rate.
+//! ceiling of what the tester can measure). Also measured: weir with
+//! *inline* `gen` ports (one core generating, routing and sinking), the
+//! maximum rate.
+//!
+//! *DPDK scenarios* (`[dpdk_pcap]`, [`dpdk_bench`], `--features dpdk`):
+//! weir's ports are two `net_pcap` vdevs replaying generated captures
+//! ([`pcapgen`]) forever; the offered rate cannot be set, so each run
+//! measures the maximum rate (report section `max_rate`, no NDR search).
+//! `--baseline testpmd` runs dpdk-testpmd `io` on the same vdevs,
+//! captures and core ([`testpmd`]); the ratio weir / testpmd has basis
+//! `max_rate`.
 //!
 //! # JSON report (`--json FILE`), schema `weir-bench/1`
 //!
@@ -47,7 +54,9 @@
 //!                 "sizes": ["64", ..., "imix"], "max_rate_pps" (or null),
 //!                 "latency_loads_pct": [10, 50, 90], "worker_cores": [..],
 //!                 "control_core", "tester_core" (null: unpinned),
-//!                 "driver": "mem" },
+//!                 "driver": "mem" | "dpdk net_pcap vdevs ..." },
+//!                 // DPDK scenarios: ring, resolution, pdr_loss 0;
+//!                 // trial_secs = the measured whole seconds
 //!   "devices": [            // "weir" first, then baselines
 //!     { "name", "description",
 //!       "points": [          // one per size, in settings.sizes order
@@ -63,8 +72,15 @@
 //!                                        "mean_ns", "p50_ns", "p90_ns",
 //!                                        "p99_ns", "p999_ns", "max_ns" } } ] } ] } ] } ],
 //!   "inline": [ { "size", "mpps": Stat } ],   // weir's inline gen max rate
-//!   "ratios": [ { "baseline", "basis": "ndr_pdr" | "inline_max", "size",
-//!                 "ndr", "pdr" } ],         // medians weir / baseline; null if 0
+//!   "max_rate": [           // DPDK scenarios ("devices" is then empty):
+//!     { "name": "weir" | "testpmd", "description",   // weir first
+//!       "points": [ { "size", "frame_bytes", "mpps": Stat (transmitted =
+//!                     forwarded), "rx_mpps": Stat,
+//!                     "runs": [ { "tx_pps", "rx_pps", "secs" } ] } ] } ],
+//!   "ratios": [ { "baseline", "basis": "ndr_pdr" | "inline_max" | "max_rate",
+//!                 "size", "ndr", "pdr" } ], // medians weir / baseline; null if 0;
+//!                                           // inline_max, max_rate: the rate
+//!                                           // ratio in "ndr", "pdr" null
 //!   "skipped": [ "baseline testpmd: ..." ],
 //!   "elapsed_secs": 123.4
 //! }
@@ -80,8 +96,10 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod dpdk_bench;
 pub mod fib;
 pub mod latency;
+pub mod pcapgen;
 pub mod plot;
 pub mod progress;
 pub mod report;

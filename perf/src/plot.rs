@@ -143,6 +143,12 @@ pub fn svg(r: &Report) -> String {
             .flat_map(|d| d.points.iter())
             .map(|q| q.pdr_mpps.max.max(q.ndr_mpps.max))
             .chain(r.inline.iter().map(|q| q.mpps.max))
+            .chain(
+                r.max_rate
+                    .iter()
+                    .flat_map(|d| d.points.iter())
+                    .map(|q| q.mpps.max),
+            )
             .fold(0.0, f64::max),
     );
     p.frame(&mut o, "Throughput vs frame size", "Mpps (median, min-max)");
@@ -218,6 +224,14 @@ pub fn svg(r: &Report) -> String {
             .filter_map(|q| Some((idx(&q.size)?, q.mpps)))
             .collect();
         series(&mut o, "weir inline gen max".into(), s, true);
+    }
+    for d in &r.max_rate {
+        let s = d
+            .points
+            .iter()
+            .filter_map(|q| Some((idx(&q.size)?, q.mpps)))
+            .collect();
+        series(&mut o, format!("{} max rate", d.name), s, false);
     }
 
     // Latency percentiles of weir, log scale.

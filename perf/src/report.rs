@@ -215,6 +215,59 @@ pub struct InlinePoint {
     pub mpps: Stat,
 }
 
+/// One maximum-rate run: a device forwarding as fast as the vdevs deliver
+/// (DPDK scenarios: the offered rate cannot be set, so there is no
+/// NDR/PDR search).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MaxRateRun {
+    /// Packets transmitted per second, summed over the ports (=
+    /// forwarded).
+    pub tx_pps: f64,
+    /// Packets received per second, summed over the ports.
+    pub rx_pps: f64,
+    /// Seconds measured (after the warm-up).
+    pub secs: f64,
+}
+
+/// Maximum rate at one frame size, over the runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MaxRatePoint {
+    /// Frame size label.
+    pub size: String,
+    /// Mean frame size in bytes, FCS included.
+    pub frame_bytes: f64,
+    /// Forwarded (transmitted) Mpps.
+    pub mpps: Stat,
+    /// Received Mpps.
+    pub rx_mpps: Stat,
+    /// Every run.
+    pub runs: Vec<MaxRateRun>,
+}
+
+impl MaxRatePoint {
+    /// Summarize `runs`.
+    pub fn from_runs(size: String, frame_bytes: f64, runs: Vec<MaxRateRun>) -> MaxRatePoint {
+        MaxRatePoint {
+            size,
+            frame_bytes,
+            mpps: Stat::of(runs.iter().map(|r| r.tx_pps / 1e6)),
+            rx_mpps: Stat::of(runs.iter().map(|r| r.rx_pps / 1e6)),
+            runs,
+        }
+    }
+}
+
+/// A device measured at its maximum rate (weir or testpmd on DPDK vdevs).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MaxRateDevice {
+    /// `weir` or `testpmd`.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+    /// One point per frame size.
+    pub points: Vec<MaxRatePoint>,
+}
+
 /// A device's figures divided by a baseline's (medians).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ratio {
@@ -252,6 +305,9 @@ pub struct Report {
     pub devices: Vec<DeviceReport>,
     /// weir's inline `gen` maximum rate per frame size.
     pub inline: Vec<InlinePoint>,
+    /// DPDK scenarios: maximum rates, weir first, then baselines.
+    #[serde(default)]
+    pub max_rate: Vec<MaxRateDevice>,
     /// weir relative to each baseline.
     pub ratios: Vec<Ratio>,
     /// Baselines or parts not measured, with the reason.
@@ -265,10 +321,25 @@ impl Report {
     /// against every other.
     pub fn compute_ratios(&mut self) {
         self.ratios.clear();
+        let div = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+        if let Some((dut, bases)) = self.max_rate.split_first() {
+            for b in bases {
+                for p in &dut.points {
+                    if let Some(q) = b.points.iter().find(|q| q.size == p.size) {
+                        self.ratios.push(Ratio {
+                            baseline: b.name.clone(),
+                            basis: "max_rate".into(),
+                            size: p.size.clone(),
+                            ndr: div(p.mpps.median, q.mpps.median),
+                            pdr: None,
+                        });
+                    }
+                }
+            }
+        }
         let Some((dut, bases)) = self.devices.split_first() else {
             return;
         };
-        let div = |a: f64, b: f64| (b > 0.0).then(|| a / b);
         for b in bases {
             if b.name == "testpmd" {
                 for p in &self.inline {
@@ -390,6 +461,24 @@ impl Report {
                 }
             }
         }
+        for d in &self.max_rate {
+            let _ = writeln!(o, "\n{} — {}", d.name, d.description);
+            let _ = writeln!(
+                o,
+                "  {:>5}  {:>26}  {:>26}  {:>8}",
+                "size", "max rate Mpps med [min-max]", "rx Mpps med [min-max]", "Gb/s"
+            );
+            for p in &d.points {
+                let _ = writeln!(
+                    o,
+                    "  {:>5}  {:>26}  {:>26}  {:>8.2}",
+                    p.size,
+                    st(&p.mpps, 1.0, 3),
+                    st(&p.rx_mpps, 1.0, 3),
+                    p.mpps.median * p.frame_bytes * 8.0 / 1e3
+                );
+            }
+        }
         if !self.inline.is_empty() {
             let _ = writeln!(
                 o,
@@ -403,15 +492,26 @@ impl Report {
             let _ = writeln!(o, "\nweir / baseline (medians)");
             for r in &self.ratios {
                 let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.3}"));
-                let _ = writeln!(
-                    o,
-                    "  {:>9}  {:>10}  {:>5}  NDR {:>6}  PDR {:>6}",
-                    r.baseline,
-                    r.basis,
-                    r.size,
-                    f(r.ndr),
-                    f(r.pdr)
-                );
+                let _ = if r.basis == "ndr_pdr" {
+                    writeln!(
+                        o,
+                        "  {:>9}  {:>10}  {:>5}  NDR {:>6}  PDR {:>6}",
+                        r.baseline,
+                        r.basis,
+                        r.size,
+                        f(r.ndr),
+                        f(r.pdr)
+                    )
+                } else {
+                    writeln!(
+                        o,
+                        "  {:>9}  {:>10}  {:>5}  max rate {:>6}",
+                        r.baseline,
+                        r.basis,
+                        r.size,
+                        f(r.ndr)
+                    )
+                };
             }
         }
         for s in &self.skipped {
@@ -419,6 +519,115 @@ impl Report {
         }
         o
     }
+}
+
+/// One figure (a median) in two reports of the same point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// What it is: `weir 64 NDR`, `inline 64`, `testpmd 64 max`...
+    pub figure: String,
+    /// Median in the first report, Mpps.
+    pub a: f64,
+    /// Median in the second report, Mpps.
+    pub b: f64,
+}
+
+impl Comparison {
+    /// `b / a - 1` (`None` when `a` is 0).
+    pub fn diff(&self) -> Option<f64> {
+        (self.a > 0.0).then(|| self.b / self.a - 1.0)
+    }
+}
+
+/// The medians two reports of the same scenario share (the repeatability
+/// check: the target is |diff| ≤ 5 % between two invocations).
+pub fn compare(a: &Report, b: &Report) -> Vec<Comparison> {
+    let mut out = Vec::new();
+    let mut push = |figure: String, x: f64, y: f64| out.push(Comparison { figure, a: x, b: y });
+    for d in &a.devices {
+        let Some(e) = b.devices.iter().find(|e| e.name == d.name) else {
+            continue;
+        };
+        for p in &d.points {
+            if let Some(q) = e.points.iter().find(|q| q.size == p.size) {
+                push(
+                    format!("{} {} NDR", d.name, p.size),
+                    p.ndr_mpps.median,
+                    q.ndr_mpps.median,
+                );
+                push(
+                    format!("{} {} PDR", d.name, p.size),
+                    p.pdr_mpps.median,
+                    q.pdr_mpps.median,
+                );
+            }
+        }
+    }
+    for p in &a.inline {
+        if let Some(q) = b.inline.iter().find(|q| q.size == p.size) {
+            push(
+                format!("weir inline {} max", p.size),
+                p.mpps.median,
+                q.mpps.median,
+            );
+        }
+    }
+    for d in &a.max_rate {
+        let Some(e) = b.max_rate.iter().find(|e| e.name == d.name) else {
+            continue;
+        };
+        for p in &d.points {
+            if let Some(q) = e.points.iter().find(|q| q.size == p.size) {
+                push(
+                    format!("{} {} max", d.name, p.size),
+                    p.mpps.median,
+                    q.mpps.median,
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The comparison as a table; figures whose |diff| exceeds `tolerance`
+/// (a fraction) are marked.
+pub fn comparison_table(c: &[Comparison], tolerance: f64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "  {:<26}  {:>10}  {:>10}  {:>8}",
+        "figure (median, Mpps)", "first", "second", "diff"
+    );
+    for x in c {
+        let (d, flag) = match x.diff() {
+            Some(d) => (
+                format!("{:+.1}%", d * 100.0),
+                if d.abs() > tolerance {
+                    "  > ±tolerance"
+                } else {
+                    ""
+                },
+            ),
+            None => ("-".into(), ""),
+        };
+        let _ = writeln!(
+            o,
+            "  {:<26}  {:>10.3}  {:>10.3}  {:>8}{flag}",
+            x.figure, x.a, x.b, d
+        );
+    }
+    let within = c
+        .iter()
+        .filter_map(Comparison::diff)
+        .filter(|d| d.abs() <= tolerance)
+        .count();
+    let all = c.iter().filter_map(Comparison::diff).count();
+    let _ = writeln!(
+        o,
+        "  {within} of {all} figures within ±{:.1}%",
+        tolerance * 100.0
+    );
+    o
 }
 
 #[cfg(test)]
@@ -521,5 +730,65 @@ mod tests {
             assert!(v.pointer(path).is_some(), "missing {path}");
         }
         assert!(r.table().contains("weir / baseline"));
+    }
+
+    fn max_dev(name: &str, pps: &[f64]) -> MaxRateDevice {
+        MaxRateDevice {
+            name: name.into(),
+            description: String::new(),
+            points: vec![MaxRatePoint::from_runs(
+                "64".into(),
+                64.0,
+                pps.iter()
+                    .map(|&p| MaxRateRun {
+                        tx_pps: p,
+                        rx_pps: p,
+                        secs: 2.0,
+                    })
+                    .collect(),
+            )],
+        }
+    }
+
+    #[test]
+    fn max_rate_ratios_and_comparisons() {
+        let mut r = Report {
+            max_rate: vec![
+                max_dev("weir", &[20e6, 21e6, 22e6]),
+                max_dev("testpmd", &[40e6, 42e6, 44e6]),
+            ],
+            ..Report::default()
+        };
+        r.compute_ratios();
+        assert_eq!(r.ratios.len(), 1);
+        assert_eq!(r.ratios[0].basis, "max_rate");
+        assert!((r.ratios[0].ndr.unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(r.ratios[0].pdr, None);
+        assert!(r.table().contains("max rate Mpps"));
+        // Old reports (no max_rate) still parse.
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        let mut old = v.clone();
+        old.as_object_mut().unwrap().remove("max_rate");
+        let back: Report = serde_json::from_value(old).unwrap();
+        assert!(back.max_rate.is_empty());
+
+        let mut s = r.clone();
+        s.max_rate[0] = max_dev("weir", &[22.0e6]);
+        s.inline = vec![InlinePoint {
+            size: "64".into(),
+            mpps: Stat::of([30.0]),
+        }];
+        let c = compare(&r, &s);
+        assert_eq!(c.len(), 2, "{c:?}: inline is only in the second");
+        assert_eq!(c[0].figure, "weir 64 max");
+        assert!((c[0].diff().unwrap() - 1.0 / 21.0).abs() < 1e-9);
+        assert_eq!(c[1].diff(), Some(0.0));
+        let t = comparison_table(&c, 0.05);
+        assert!(
+            t.contains("+4.8%") && t.contains("2 of 2 figures within ±5.0%"),
+            "{t}"
+        );
+        let t = comparison_table(&c, 0.01);
+        assert!(t.contains("> ±tolerance") && t.contains("1 of 2"), "{t}");
     }
 }

@@ -14,13 +14,25 @@
 //! dst_count = 16
 //! src_port = 1024         # optional (default 1024), src_port_count = 1
 //! dst_port = 5001         # optional (default 5001), dst_port_count = 1
-//! ring = 1024             # packets per mem ring direction (default 1024)
+//! ring = 4096             # packets per mem ring direction (default 4096,
+//!                         # see DEFAULT_RING)
 //!
 //! [table]                 # optional: generated routes
 //! prefixes = 10000        # routes (`weir bench --prefixes N` overrides)
 //! first = "16.0.0.0"      # first prefix; the next ones follow
 //! len = 24                # prefix length
 //! via = "10.2.0.2"        # next hop of every route
+//!
+//! [dpdk_pcap]             # instead of [tester]: a DPDK scenario (--features
+//! frames = 1024           # dpdk); weir's ports are net_pcap vdevs replaying
+//! [[dpdk_pcap.port]]      # one generated capture each forever; two ports,
+//! interface = "p0"        # ingress first; frame i, flow f = i % dst_count:
+//! src_mac = "02:00:00:00:01:02"   # src_mac -> the interface's MAC,
+//! src = "10.1.0.2"        # src + i % src_count, UDP src_port + f ->
+//! src_count = 16          # dst + f * dst_step, UDP dst_port
+//! dst = "172.16.0.2"
+//! dst_count = 64
+//! dst_step = 256          # (src_port 1024, dst_port 5001 by default)
 //!
 //! [router]                # a weir config (as in examples/), inline...
 //! # ...or: config = "../../examples/foo.toml" (relative to this file)
@@ -88,8 +100,14 @@ fn default_src_port() -> u16 {
 fn default_dst_port() -> u16 {
     5001
 }
+/// The default `mem` ring between tester and weir: 4096 packets, so that
+/// one short preemption of the worker (at 10 Mpps, up to ~400 µs) is
+/// absorbed by the ring instead of counting as loss. RFC 2544 lets the
+/// tester buffer as long as the buffering is reported (`settings.ring`).
+pub const DEFAULT_RING: usize = 4096;
+
 fn default_ring() -> usize {
-    1024
+    DEFAULT_RING
 }
 
 /// Generated routes.
@@ -109,13 +127,65 @@ pub struct TableSpec {
     pub vrf: Option<String>,
 }
 
+/// A DPDK scenario's traffic (`[dpdk_pcap]`): weir's two ports are
+/// `net_pcap` vdevs, each replaying a generated capture forever
+/// (`infinite_rx=1`); what they transmit is counted and freed. The offered
+/// rate is whatever the vdevs deliver, so the figure is the maximum rate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpdkPcapSpec {
+    /// Frames per capture (default 1024).
+    #[serde(default = "default_frames")]
+    pub frames: usize,
+    /// Exactly two: the first is the tester's ingress, the second its
+    /// egress; each receives its own capture.
+    pub port: Vec<PcapPortSpec>,
+}
+
+fn default_frames() -> usize {
+    1024
+}
+
+/// The capture one port replays. Frame `i` (flow `f = i % dst_count`)
+/// goes from `src + i % src_count`, UDP port `src_port + f`, to `dst + f *
+/// dst_step`, UDP port `dst_port`, Ethernet from `src_mac` to the
+/// interface's MAC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PcapPortSpec {
+    /// The weir interface that receives this capture.
+    pub interface: String,
+    /// Source MAC of the frames.
+    pub src_mac: String,
+    /// First source address.
+    pub src: Ipv4Addr,
+    /// Source addresses.
+    #[serde(default = "one")]
+    pub src_count: u32,
+    /// First destination address.
+    pub dst: Ipv4Addr,
+    /// Destination addresses (= flows).
+    #[serde(default = "one")]
+    pub dst_count: u32,
+    /// Distance between consecutive destinations.
+    #[serde(default = "one")]
+    pub dst_step: u32,
+    /// First UDP source port.
+    #[serde(default = "default_src_port")]
+    pub src_port: u16,
+    /// UDP destination port.
+    #[serde(default = "default_dst_port")]
+    pub dst_port: u16,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     name: Option<String>,
     #[serde(default)]
     description: String,
-    tester: TesterSpec,
+    tester: Option<TesterSpec>,
+    dpdk_pcap: Option<DpdkPcapSpec>,
     table: Option<TableSpec>,
     router: Option<Value>,
     config: Option<PathBuf>,
@@ -134,6 +204,8 @@ pub struct Scenario {
     pub tester: TesterSpec,
     /// Generated routes, if any.
     pub table: Option<TableSpec>,
+    /// A DPDK scenario: weir on two `net_pcap` vdevs (no tester thread).
+    pub dpdk_pcap: Option<DpdkPcapSpec>,
     /// The weir config without drivers for the tester's interfaces.
     router: Value,
 }
@@ -152,6 +224,17 @@ pub enum Mode {
     Inline {
         /// Frame size (FCS included) or `None` for IMIX.
         frame_size: Option<usize>,
+    },
+    /// Both are `net_pcap` vdevs replaying these captures forever
+    /// (ingress, egress), weir's EAL started with this file prefix, with
+    /// or without hugepages (needs `--features dpdk` to run).
+    DpdkPcap {
+        /// The ingress's and the egress's capture.
+        pcaps: [PathBuf; 2],
+        /// `--file-prefix` of weir's EAL.
+        file_prefix: String,
+        /// Use hugepages (`no_huge = false`).
+        huge: bool,
     },
 }
 
@@ -198,12 +281,61 @@ impl Scenario {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "scenario".into())
         });
+        let tester = match (f.tester, &f.dpdk_pcap) {
+            (_, Some(d)) if d.port.len() != 2 => {
+                bail!(
+                    "{}: [dpdk_pcap] needs exactly two [[dpdk_pcap.port]]",
+                    path.display()
+                )
+            }
+            (Some(t), _) => t,
+            // The tester's fields from the two captures (ingress, egress).
+            (None, Some(d)) => TesterSpec {
+                ingress: d.port[0].interface.clone(),
+                egress: d.port[1].interface.clone(),
+                src: d.port[0].src,
+                src_count: d.port[0].src_count,
+                dst: d.port[0].dst,
+                dst_count: 1,
+                src_port: d.port[0].src_port,
+                src_port_count: 1,
+                dst_port: d.port[0].dst_port,
+                dst_port_count: 1,
+                ring: DEFAULT_RING,
+            },
+            (None, None) => bail!(
+                "{}: a scenario needs [tester] or [dpdk_pcap]",
+                path.display()
+            ),
+        };
+        if let Some(d) = &f.dpdk_pcap {
+            if d.frames == 0 || d.frames > 1 << 20 {
+                bail!("{}: dpdk_pcap.frames must be 1..=1048576", path.display());
+            }
+            for p in &d.port {
+                crate::pcapgen::parse_mac(&p.src_mac)
+                    .with_context(|| format!("{}: dpdk_pcap.port.src_mac", path.display()))?;
+                if p.src_count == 0 || p.dst_count == 0 || p.dst_step == 0 {
+                    bail!(
+                        "{}: dpdk_pcap.port counts and step must be >= 1",
+                        path.display()
+                    );
+                }
+            }
+            if d.port[0].interface != tester.ingress || d.port[1].interface != tester.egress {
+                bail!(
+                    "{}: the [[dpdk_pcap.port]] interfaces must be tester.ingress and tester.egress, in order",
+                    path.display()
+                );
+            }
+        }
         let s = Scenario {
             name,
             description: f.description,
             path: path.to_path_buf(),
-            tester: f.tester,
+            tester,
             table: f.table,
+            dpdk_pcap: f.dpdk_pcap,
             router,
         };
         // Validate once, in the tester's mode.
@@ -321,6 +453,17 @@ impl Scenario {
                     g.insert("arp_reply".into(), Value::from(false));
                     ("gen", g)
                 }
+                Mode::DpdkPcap { pcaps, .. } => {
+                    let mut d = toml::Table::new();
+                    d.insert(
+                        "device".into(),
+                        Value::from(format!(
+                            "net_pcap{which},rx_pcap={},infinite_rx=1",
+                            pcaps[which].display()
+                        )),
+                    );
+                    ("dpdk", d)
+                }
             };
             for k in ["gen", "mem", "pcap", "af_packet", "dpdk"] {
                 it.remove(k);
@@ -333,6 +476,26 @@ impl Scenario {
                 [&t.ingress, &t.egress][i],
                 ["ingress", "egress"][i]
             );
+        }
+        if let Mode::DpdkPcap {
+            file_prefix, huge, ..
+        } = mode
+        {
+            let d = tbl
+                .entry("dpdk")
+                .or_insert_with(|| Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .context("[dpdk] must be a table")?;
+            d.insert("file_prefix".into(), Value::from(file_prefix.clone()));
+            d.insert("no_huge".into(), Value::from(!huge));
+            let args = d
+                .entry("args")
+                .or_insert_with(|| Value::Array(Vec::new()))
+                .as_array_mut()
+                .context("dpdk.args must be an array")?;
+            if !args.iter().any(|a| a.as_str() == Some("--no-pci")) {
+                args.push(Value::from("--no-pci"));
+            }
         }
         if let Some(tab) = &self.table {
             let routes = tbl
