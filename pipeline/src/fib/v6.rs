@@ -36,9 +36,9 @@ pub struct Fib6 {
     bits: u32,
     /// `2^bits` entries: a next hop, or `BLOCK | offset` of a root node in
     /// `buf`.
-    direct: Box<[u32]>,
+    direct: node::Words,
     /// The tries; node offsets are relative to their root.
-    buf: Box<[u32]>,
+    buf: node::Words,
     /// Number of routes.
     len: usize,
 }
@@ -331,8 +331,8 @@ impl Fib6Builder {
         }
         Fib6 {
             bits,
-            direct: direct.into_boxed_slice(),
-            buf: buf.into_boxed_slice(),
+            direct: node::Words::new(&direct),
+            buf: node::Words::new(&buf),
             len: n,
         }
     }
