@@ -146,6 +146,17 @@ impl Key for u32 {
     }
 }
 
+impl Key for u64 {
+    #[inline(always)]
+    fn top6(self) -> u32 {
+        (self >> 58) as u32
+    }
+    #[inline(always)]
+    fn shl6(self) -> Self {
+        self << 6
+    }
+}
+
 impl Key for u128 {
     #[inline(always)]
     fn top6(self) -> u32 {

@@ -703,3 +703,42 @@ fn fib6_big_table() {
         assert_eq!(out[i], want, "lookup_batch6({a:#x})");
     }
 }
+
+#[test]
+fn fib_compact_root_next_hop_edges() {
+    // Blocks of /19../24 routes (compact roots) with next hops at the
+    // 16-bit boundary and without a cover (NO_ROUTE leaves), next to
+    // blocks that cannot be compact (0x8000, longer routes); many blocks
+    // per section so that roots get padded to stay inside a line.
+    let mut rng = Rng::new(9);
+    let mut reference = Reference::default();
+    let mut fib = Fib4::new();
+    const NHS: [NextHop; 6] = [0, 1, 0x7ffe, 0x7fff, 0x8000, MAX_NEXT_HOP];
+    for i in 0..600u32 {
+        let slot = (0x0a00_0000 | (i % 300) << 14) ^ (i / 300) << 24;
+        let len = 19 + rng.below(6) as u8;
+        let p = (slot | rng.u32() & 0x3fff) & mask(len);
+        let nh = NHS[rng.below(if i % 3 == 0 { 6 } else { 4 }) as usize];
+        assert_eq!(
+            fib.insert(p, len, nh),
+            reference.routes.insert((p, len), nh)
+        );
+        if i % 50 == 0 {
+            let q = (slot | rng.u32() & 0x3fff) & mask(28);
+            fib.insert(q, 28, 7);
+            reference.routes.insert((q, 28), 7);
+        }
+    }
+    let addrs = probe_addrs(&reference, &mut rng, 500);
+    check_against(&fib, &reference, &addrs);
+    check_structure(&fib, &reference);
+    // Replacing next hops across the boundary switches blocks between
+    // the two forms.
+    let keys: Vec<_> = reference.routes.keys().copied().collect();
+    for (k, &(p, l)) in keys.iter().enumerate() {
+        let nh = NHS[k % 6];
+        assert_eq!(fib.insert(p, l, nh), reference.routes.insert((p, l), nh));
+    }
+    check_against(&fib, &reference, &addrs);
+    check_structure(&fib, &reference);
+}

@@ -953,9 +953,10 @@ impl Fib4 {
     /// Longest-prefix match of `addr` (host byte order): the next hop of the
     /// longest prefix that contains it, or [`NO_ROUTE`].
     ///
-    /// Two loads for an address whose /18 holds no longer prefix, then one
-    /// per 6 bits of trie and one for the leaf (four for a /24); never
-    /// allocates.
+    /// Two loads for an address whose /18 holds no longer prefix, three
+    /// (the last two in one cache line) for one in a /18 with a compact
+    /// root (routes up to /24), else one per 6 bits of trie and one for the
+    /// leaf; never allocates.
     #[inline]
     pub fn lookup(&self, addr: u32) -> NextHop {
         #[cfg(target_arch = "x86_64")]
