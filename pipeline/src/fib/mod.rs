@@ -35,8 +35,9 @@
 //!                              │ nh │ B:o │ nh │         │ │        │  Arc-shared between
 //!                              └──────┼──────┴────▲────┘ │        │  versions
 //!                                     │           │      ▼        │
-//!                                     └─── block: [hdr|node 18..24|leaves|
+//!                                     └─── block: [hdr|root 18..24|leaves|
 //!                                                   node 24..30|..|node 30..32|..|routes]
+//!                                      or, nearly always:  [hdr|leafvec|16-bit leaves|routes]
 //! ```
 //!
 //! - **top**: one entry per /8 in the `Fib4` itself: a pointer to the /8's
@@ -50,25 +51,38 @@
 //!   /18: a 3-word header (route count, trie size, default next hop), the
 //!   Poptrie of those routes (node 18..24, nodes 24..30, nodes 30..32 with
 //!   the last two bits padded to six), and the routes themselves (16-bit
-//!   codes of the bits past /18 and their next hops) so that the block can
-//!   be rebuilt without any other index. Offsets inside a block are
-//!   relative to its root, so blocks move by plain copies.
+//!   codes of the bits past /18, a marker bit above them, and their next
+//!   hops) so that the block can be rebuilt without any other index.
+//!   Offsets inside a block are relative to its root, so blocks move by
+//!   plain copies.
+//! - **compact root**: a block whose routes are all /19../24 (98 % of them
+//!   in a real table) and whose leaves are below `0x8000` (or
+//!   [`NO_ROUTE`]) has no nodes: its root is the 64-bit `leafvec` then the
+//!   leaves as 16-bit values, marked in the direct entry (bit 30). Section
+//!   buffers start on a cache line and a root of 64 bytes or less is
+//!   placed (padding at most 15 words, on average about one) so that it
+//!   does not cross a line: the leaf is in the line of the bitmap.
 //!
 //! A lookup is the top entry (hot in L1), the direct entry, and for an
-//! address in a split /18 one node per 6 bits and the leaf: four dependent
-//! loads for a /24, which lands in the first node's leaves. Routes shorter
-//! than /18 are expanded into the direct entries (and, below them, into the
-//! blocks' defaults); routes shorter than /8 into the top entries.
+//! address in a split /18 with a compact root one line for the root and
+//! its leaf: two cache misses for a /24, where a DIR-24-8 table (64 MB)
+//! has one. Other blocks take one node per 6 bits and the leaf. Routes
+//! shorter than /18 are expanded into the direct entries (and, below them,
+//! into the blocks' defaults); routes shorter than /8 into the top
+//! entries. [`Fib4::lookup_batch`] does the direct entries of 32 addresses
+//! first (prefetching the roots when the table is too big for the core's
+//! caches), then their roots.
 //!
 //! # Updates and versions
 //!
 //! The routes live in the structure itself (routes of length >= 19 in
 //! their block, /8../18 in a sorted list per section, /0../7 in a list in
 //! the `Fib4`), together with, per /18, the length of the route its default
-//! comes from. An update of a route longer than /18 decodes the routes of
-//! its /18, changes one, builds the new block (typically a few dozen
-//! words) and appends it to its section; the old block becomes garbage,
-//! compacted away once it is half the section. A route of length <= 18
+//! comes from. An update of a route longer than /18 copies the route codes
+//! of its /18, inserts or removes one (binary search), builds the new
+//! block from the codes (a compact root directly, without the general
+//! node builder) and appends it to its section; the old block becomes
+//! garbage, compacted away once it is half the section. A route of length <= 18
 //! repaints the direct entries (and rebuilds the blocks) of the /18s it
 //! covers whose default came from a route no longer than itself, so more
 //! specific routes survive; a removal repaints with the next-shorter
@@ -76,9 +90,10 @@
 //!
 //! Sections are `Arc`s: cloning a `Fib4` to make the next version copies
 //! only the 4 KiB top level; the first update to a section in the new
-//! version copies that section (without its garbage) and leaves the
-//! published one untouched, so the next snapshot costs one section copy per
-//! touched /8 plus one block build per update.
+//! version copies that section (a plain copy while its garbage is under a
+//! quarter, else without it) and leaves the published one untouched, so
+//! the next snapshot costs one section copy per touched /8 plus one block
+//! build per update.
 //!
 //! ```text
 //!   published v1:  top₁ ──► [§10]  [§23]  [§81]  ...      (Arc, refcount 2)
@@ -90,9 +105,13 @@
 //!
 //! # IPv6
 //!
-//! [`Fib6`] uses the same nodes below direct pointing on the top 16 bits
-//! (8 or none for small tables), built in one pass from a [`Fib6Builder`]
-//! that keeps the routes; a new version is a new build.
+//! [`Fib6`] uses the same nodes below direct pointing on the top 20 bits
+//! (16, 8 or none for smaller tables), built in one pass from a
+//! [`Fib6Builder`] that keeps the routes; a new version is a new build.
+//! Its arrays of 2 MiB and more are allocated on transparent huge pages
+//! (`madvise`), as a lookup inside the table walks up to six or seven
+//! nodes, each on a page of its own. Batched lookups go one trie level
+//! at a time for 32 addresses, so that their cache misses overlap.
 
 use std::fmt::Debug;
 

@@ -146,6 +146,17 @@ impl Key for u32 {
     }
 }
 
+impl Key for u64 {
+    #[inline(always)]
+    fn top6(self) -> u32 {
+        (self >> 58) as u32
+    }
+    #[inline(always)]
+    fn shl6(self) -> Self {
+        self << 6
+    }
+}
+
 impl Key for u128 {
     #[inline(always)]
     fn top6(self) -> u32 {
@@ -253,4 +264,84 @@ pub(super) fn prefetch<T>(p: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// An immutable word array, on transparent huge pages when it is big
+/// enough (2 MiB and more): a big table's lookups then miss the TLB far
+/// less often (a 4 KiB page per dependent load otherwise).
+pub(super) struct Words {
+    ptr: std::ptr::NonNull<u32>,
+    len: usize,
+    /// The allocation's layout; size 0 for an empty array (not allocated).
+    layout: std::alloc::Layout,
+}
+
+/// Huge page size (and the alignment of big [`Words`]).
+const HUGE: usize = 2 << 20;
+
+// SAFETY: `Words` owns its memory like a `Box<[u32]>` and never mutates
+// it after construction.
+unsafe impl Send for Words {}
+// SAFETY: as above; `&Words` only reads.
+unsafe impl Sync for Words {}
+
+impl Words {
+    /// A copy of `words`.
+    pub(super) fn new(words: &[u32]) -> Self {
+        let bytes = words.len() * 4;
+        let (size, align) = if bytes >= HUGE {
+            (bytes.next_multiple_of(HUGE), HUGE)
+        } else {
+            (bytes, 64)
+        };
+        let layout = std::alloc::Layout::from_size_align(size, align).expect("FIB size");
+        if size == 0 {
+            return Words {
+                ptr: std::ptr::NonNull::dangling(),
+                len: 0,
+                layout,
+            };
+        }
+        // SAFETY: the layout has a non-zero size.
+        let raw = unsafe { std::alloc::alloc(layout) };
+        let Some(ptr) = std::ptr::NonNull::new(raw.cast::<u32>()) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        #[cfg(target_os = "linux")]
+        if align == HUGE {
+            // SAFETY: advice on memory this allocation owns; failure
+            // (no THP) only means small pages.
+            unsafe { libc::madvise(raw.cast(), size, libc::MADV_HUGEPAGE) };
+        }
+        // SAFETY: `size >= bytes`, fresh memory, no overlap.
+        unsafe { std::ptr::copy_nonoverlapping(words.as_ptr(), ptr.as_ptr(), words.len()) };
+        Words {
+            ptr,
+            len: words.len(),
+            layout,
+        }
+    }
+}
+
+impl Drop for Words {
+    fn drop(&mut self) {
+        if self.layout.size() != 0 {
+            // SAFETY: allocated in `new` with this layout.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr().cast(), self.layout) }
+        }
+    }
+}
+
+impl Clone for Words {
+    fn clone(&self) -> Self {
+        Words::new(self)
+    }
+}
+
+impl std::ops::Deref for Words {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        // SAFETY: `len` initialized words at `ptr` (dangling only for 0).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
 }

@@ -651,3 +651,94 @@ fn fib6_empty_and_default() {
     assert_eq!(fib.lookup(u128::MAX - 1), 3);
     assert_eq!(b.get(0x2001_0db8 << 96 | 5, 32), Some(4));
 }
+
+/// Longest match by exact lookups of every length (for big tables).
+fn lookup6_fast(routes: &BTreeMap<(u128, u8), NextHop>, addr: u128) -> NextHop {
+    (0..=128u8)
+        .rev()
+        .find_map(|l| routes.get(&(addr & mask6(l), l)).copied())
+        .unwrap_or(NO_ROUTE)
+}
+
+#[test]
+fn fib6_big_table() {
+    // Over 64k routes (20 direct bits), crowded into a few /20s so that
+    // the tries are deep and wide, with lengths around /32 and below.
+    let mut rng = Rng::new(6);
+    let u128r = |rng: &mut Rng| u128::from(rng.next()) << 64 | u128::from(rng.next());
+    let regions: Vec<u128> = (0..24).map(|_| u128r(&mut rng) & mask6(20)).collect();
+    let mut b = Fib6Builder::new();
+    let mut reference = BTreeMap::new();
+    b.insert(0, 0, 1);
+    reference.insert((0, 0), 1);
+    while reference.len() < 70_000 {
+        let base = regions[rng.below(regions.len() as u64) as usize];
+        const LENS: [u8; 12] = [16, 20, 21, 24, 28, 31, 32, 33, 40, 48, 64, 128];
+        let len = LENS[rng.below(LENS.len() as u64) as usize];
+        let p = (base | (u128r(&mut rng) & !mask6(20))) & mask6(len);
+        let nh = if rng.chance(3) {
+            0x7fff_0000
+        } else {
+            rng.below(64) as NextHop
+        };
+        b.insert(p, len, nh);
+        reference.insert((p, len), nh);
+    }
+    let fib = b.build();
+    assert_eq!(fib.len(), reference.len());
+    let mut addrs = Vec::new();
+    for (i, &(p, l)) in reference.keys().enumerate() {
+        if i % 7 == 0 {
+            let last = p | !mask6(l);
+            addrs.extend([p, p.wrapping_sub(1), last, last.wrapping_add(1)]);
+            addrs.push(p | (u128r(&mut rng) & !mask6(l)));
+        }
+    }
+    addrs.extend((0..2000).map(|_| u128r(&mut rng)));
+    let mut out = vec![0; addrs.len()];
+    fib.lookup_batch(&addrs, &mut out);
+    for (i, &a) in addrs.iter().enumerate() {
+        let want = lookup6_fast(&reference, a);
+        assert_eq!(fib.lookup(a), want, "lookup6({a:#x})");
+        assert_eq!(out[i], want, "lookup_batch6({a:#x})");
+    }
+}
+
+#[test]
+fn fib_compact_root_next_hop_edges() {
+    // Blocks of /19../24 routes (compact roots) with next hops at the
+    // 16-bit boundary and without a cover (NO_ROUTE leaves), next to
+    // blocks that cannot be compact (0x8000, longer routes); many blocks
+    // per section so that roots get padded to stay inside a line.
+    let mut rng = Rng::new(9);
+    let mut reference = Reference::default();
+    let mut fib = Fib4::new();
+    const NHS: [NextHop; 6] = [0, 1, 0x7ffe, 0x7fff, 0x8000, MAX_NEXT_HOP];
+    for i in 0..600u32 {
+        let slot = (0x0a00_0000 | (i % 300) << 14) ^ (i / 300) << 24;
+        let len = 19 + rng.below(6) as u8;
+        let p = (slot | rng.u32() & 0x3fff) & mask(len);
+        let nh = NHS[rng.below(if i % 3 == 0 { 6 } else { 4 }) as usize];
+        assert_eq!(
+            fib.insert(p, len, nh),
+            reference.routes.insert((p, len), nh)
+        );
+        if i % 50 == 0 {
+            let q = (slot | rng.u32() & 0x3fff) & mask(28);
+            fib.insert(q, 28, 7);
+            reference.routes.insert((q, 28), 7);
+        }
+    }
+    let addrs = probe_addrs(&reference, &mut rng, 500);
+    check_against(&fib, &reference, &addrs);
+    check_structure(&fib, &reference);
+    // Replacing next hops across the boundary switches blocks between
+    // the two forms.
+    let keys: Vec<_> = reference.routes.keys().copied().collect();
+    for (k, &(p, l)) in keys.iter().enumerate() {
+        let nh = NHS[k % 6];
+        assert_eq!(fib.insert(p, l, nh), reference.routes.insert((p, l), nh));
+    }
+    check_against(&fib, &reference, &addrs);
+    check_structure(&fib, &reference);
+}

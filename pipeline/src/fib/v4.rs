@@ -69,6 +69,59 @@ fn code_route(code: u16, slot_base: u32) -> (u32, u8) {
     (slot_base | rel << (32 - u32::from(len)), len)
 }
 
+/// `words` as twice as many `u16`s (native order): how blocks store
+/// their route codes.
+fn halves(words: &[u32]) -> &[u16] {
+    // SAFETY: same memory, u16's alignment divides u32's, every bit
+    // pattern is a valid u16.
+    unsafe { std::slice::from_raw_parts(words.as_ptr().cast(), words.len() * 2) }
+}
+
+/// [`halves`], mutable.
+fn halves_mut(words: &mut [u32]) -> &mut [u16] {
+    // SAFETY: as `halves`, uniquely borrowed.
+    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 2) }
+}
+
+/// Where a run of equal values starts in `vals` (bit 0 always set).
+#[inline]
+fn run_starts(vals: &[u32; 64]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of x86-64; the loads stay inside `vals`
+    // (`i + 4 <= 64`, and `i - 1 >= 0` from `i = 4` on).
+    unsafe {
+        use std::arch::x86_64::*;
+        let p = vals.as_ptr();
+        let mut starts = 1u64;
+        let first = _mm_loadu_si128(p.cast());
+        let prev = _mm_set_epi32(
+            vals[2] as i32,
+            vals[1] as i32,
+            vals[0] as i32,
+            vals[0] as i32,
+        );
+        let eq = _mm_castsi128_ps(_mm_cmpeq_epi32(first, prev));
+        starts |= u64::from((!_mm_movemask_ps(eq) & 0xf) as u32) & !1;
+        let mut i = 4;
+        while i < 64 {
+            let cur = _mm_loadu_si128(p.add(i).cast());
+            let prev = _mm_loadu_si128(p.add(i - 1).cast());
+            let eq = _mm_castsi128_ps(_mm_cmpeq_epi32(cur, prev));
+            starts |= u64::from((!_mm_movemask_ps(eq) & 0xf) as u32) << i;
+            i += 4;
+        }
+        starts
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut starts = 1u64;
+        for i in 1..64 {
+            starts |= u64::from(vals[i] != vals[i - 1]) << i;
+        }
+        starts
+    }
+}
+
 /// The first address of slot `s` of section `sec`.
 #[inline]
 fn slot_base(sec: usize, s: usize) -> u32 {
@@ -157,44 +210,53 @@ impl Buf {
         self.lines.capacity() * LINE
     }
 
-    /// Grows to `n` words (`n >= len`), leaving the new words to the
-    /// caller: zero where they are in lines that were already there,
-    /// unspecified (but initialized) otherwise. Returns the old length.
-    fn grow(&mut self, n: usize) -> usize {
-        let old = self.len;
-        debug_assert!(n >= old);
+    /// Appends `k` words written by `write` (given a pointer to the first
+    /// one, which may be uninitialized memory).
+    ///
+    /// # Safety
+    ///
+    /// `write` must initialize all `k` words.
+    unsafe fn append_with(&mut self, k: usize, write: impl FnOnce(*mut u32)) {
+        let at = self.len;
+        let n = at + k;
         let lines = n.div_ceil(LINE);
-        if lines > self.lines.len() {
-            // Amortized growth, and no zeroing of lines about to be
-            // written, but for the last one's tail.
-            self.lines.reserve(lines - self.lines.len());
-            let have = self.lines.len();
-            // SAFETY: capacity is reserved; every line from `have` to
-            // `lines` is written before `set_len` (the last one in full
-            // here; the words before `n` are the caller's to write, and a
-            // whole line is written first to keep it initialized).
-            unsafe {
-                let p = self.lines.as_mut_ptr();
-                for l in have..lines {
-                    p.add(l).write(Line([0; LINE]));
-                }
-                self.lines.set_len(lines);
-            }
+        let have = self.lines.len();
+        if lines > have {
+            self.lines.reserve(lines - have);
+        }
+        let p = self.lines.as_mut_ptr().cast::<u32>();
+        write(p.add(at));
+        // The rest of the last line: every word of a line in the vector
+        // is initialized (new lines are covered by `at..n` and this).
+        std::ptr::write_bytes(p.add(n), 0, lines * LINE - n);
+        if lines > have {
+            self.lines.set_len(lines);
         }
         self.len = n;
-        old
     }
 
     /// Grows to `n` words (`n >= len`), the new ones `w`.
     fn resize(&mut self, n: usize, w: u32) {
-        let old = self.grow(n);
-        self[old..n].fill(w);
+        let k = n - self.len;
+        // SAFETY: writes the `k` words.
+        unsafe {
+            self.append_with(k, |p| {
+                for i in 0..k {
+                    p.add(i).write(w);
+                }
+            });
+        }
     }
 
     /// Appends `ws`.
     fn extend_from_slice(&mut self, ws: &[u32]) {
-        let at = self.grow(self.len + ws.len());
-        self[at..].copy_from_slice(ws);
+        // SAFETY: copies the `ws.len()` words; `ws` cannot overlap the
+        // spare capacity it is copied to.
+        unsafe {
+            self.append_with(ws.len(), |p| {
+                std::ptr::copy_nonoverlapping(ws.as_ptr(), p, ws.len());
+            });
+        }
     }
 
     /// Frees the unused capacity.
@@ -325,10 +387,13 @@ impl Section {
         let lookup = self.buf[start + 1] as usize;
         let codes = start + HEADER + lookup;
         let nhs = codes + n.div_ceil(2);
-        out.extend((0..n).map(|i| {
-            let code = (self.buf[codes + i / 2] >> (16 * (i % 2))) as u16;
-            (code, self.buf[nhs + i])
-        }));
+        let codes = &halves(&self.buf[codes..nhs])[..n];
+        out.extend(
+            codes
+                .iter()
+                .copied()
+                .zip(self.buf[nhs..nhs + n].iter().copied()),
+        );
     }
 
     /// Appends slot `s`'s routes (prefix, length, next hop; sorted) to `out`.
@@ -351,11 +416,12 @@ impl Section {
         let (start, _) = self.block(e);
         let n = self.buf[start] as usize;
         let codes = start + HEADER + self.buf[start + 1] as usize;
-        let extra = u32::from(len - DIRECT);
-        let want = (1 << extra) | ((p >> (32 - u32::from(len))) & ((1 << extra) - 1));
-        (0..n)
-            .find(|&i| (self.buf[codes + i / 2] >> (16 * (i % 2))) & 0xffff == want)
-            .map(|i| self.buf[codes + n.div_ceil(2) + i])
+        let nhs = codes + n.div_ceil(2);
+        let want = code_of(p, len);
+        halves(&self.buf[codes..nhs])[..n]
+            .iter()
+            .position(|&c| c == want)
+            .map(|i| self.buf[nhs + i])
     }
 
     /// Replaces the routes of slot `s` of section `sec` with `codes`
@@ -508,11 +574,7 @@ fn encode_block(
             vals[pos..pos + (1 << (node::STRIDE - extra))].fill(nh);
         }
         out.extend_from_slice(&[0; HEADER + NODE_WORDS]);
-        // Where a run of equal leaves starts, without branches.
-        let mut leafvec = 1u64;
-        for i in 1..64 {
-            leafvec |= u64::from(vals[i] != vals[i - 1]) << i;
-        }
+        let leafvec = run_starts(&vals);
         let mut m = leafvec;
         while m != 0 {
             out.push(vals[m.trailing_zeros() as usize]);
@@ -561,8 +623,8 @@ fn encode_block(
     out[2] = cover;
     let codes = out.len();
     out.resize(codes + n.div_ceil(2), 0);
-    for (i, &(code, _)) in routes.iter().enumerate() {
-        out[codes + i / 2] |= u32::from(code) << (16 * (i % 2));
+    for (c, &(code, _)) in halves_mut(&mut out[codes..]).iter_mut().zip(routes) {
+        *c = code;
     }
     out.extend(routes.iter().map(|r| r.1));
     compact
@@ -891,9 +953,10 @@ impl Fib4 {
     /// Longest-prefix match of `addr` (host byte order): the next hop of the
     /// longest prefix that contains it, or [`NO_ROUTE`].
     ///
-    /// Two loads for an address whose /18 holds no longer prefix, then one
-    /// per 6 bits of trie and one for the leaf (four for a /24); never
-    /// allocates.
+    /// Two loads for an address whose /18 holds no longer prefix, three
+    /// (the last two in one cache line) for one in a /18 with a compact
+    /// root (routes up to /24), else one per 6 bits of trie and one for the
+    /// leaf; never allocates.
     #[inline]
     pub fn lookup(&self, addr: u32) -> NextHop {
         #[cfg(target_arch = "x86_64")]

@@ -36,9 +36,9 @@ pub struct Fib6 {
     bits: u32,
     /// `2^bits` entries: a next hop, or `BLOCK | offset` of a root node in
     /// `buf`.
-    direct: Box<[u32]>,
+    direct: node::Words,
     /// The tries; node offsets are relative to their root.
-    buf: Box<[u32]>,
+    buf: node::Words,
     /// Number of routes.
     len: usize,
 }
@@ -167,6 +167,10 @@ impl Fib6 {
             let n = addrs.len();
             let mut blk = [std::ptr::null::<u32>(); BATCH];
             let mut at = [std::ptr::null::<u32>(); BATCH];
+            // The key bits below the current node, left-aligned: the
+            // high half while it lasts (a step shifts a u64 by 6), the
+            // full address past /64.
+            let mut keys = [0u64; BATCH];
             let mut pending = 0u32;
             for i in 0..n {
                 let e = *self
@@ -180,6 +184,7 @@ impl Fib6 {
                 *blk.get_unchecked_mut(i) = root;
                 *at.get_unchecked_mut(i) = root;
                 *out.get_unchecked_mut(i) = e;
+                *keys.get_unchecked_mut(i) = (*addrs.get_unchecked(i) >> 64) as u64;
                 pending |= u32::from(b) << i;
             }
             let mut shift = self.bits;
@@ -190,8 +195,14 @@ impl Fib6 {
                 while m != 0 {
                     let i = m.trailing_zeros() as usize;
                     m &= m - 1;
-                    let key = *addrs.get_unchecked(i) << shift;
-                    match node::step(*blk.get_unchecked(i), *at.get_unchecked(i), key) {
+                    let step = if shift + node::STRIDE <= 64 {
+                        let key = *keys.get_unchecked(i) << shift;
+                        node::step(*blk.get_unchecked(i), *at.get_unchecked(i), key)
+                    } else {
+                        let key = *addrs.get_unchecked(i) << shift;
+                        node::step(*blk.get_unchecked(i), *at.get_unchecked(i), key)
+                    };
+                    match step {
                         Ok(child) => {
                             next |= 1 << i;
                             *at.get_unchecked_mut(i) = child;
@@ -331,8 +342,8 @@ impl Fib6Builder {
         }
         Fib6 {
             bits,
-            direct: direct.into_boxed_slice(),
-            buf: buf.into_boxed_slice(),
+            direct: node::Words::new(&direct),
+            buf: node::Words::new(&buf),
             len: n,
         }
     }
