@@ -319,7 +319,17 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             // SAFETY: i < n, see above.
             let slot = unsafe { pkts.add(i) };
             if verdict[i] == VERDICT_IPV4 {
-                if let Some(adj) = adjs.get(nhs[i] as usize) {
+                // A host on a connected subnet is found in the neighbor
+                // map: forwarding to it is as common as to a gateway.
+                let adj = match adjs.get(nhs[i] as usize) {
+                    Some(a) if a.kind == AdjKind::Forward => Some(a),
+                    Some(a) if a.kind == AdjKind::Attached => snap
+                        .neighbors
+                        .get(a.port, dsts[i])
+                        .and_then(|n| adjs.get(n as usize)),
+                    _ => None,
+                };
+                if let Some(adj) = adj {
                     // SAFETY: stage 1 found at least 34 bytes there, in the
                     // packet we own, which no one else can reach.
                     let h = unsafe { &mut *hdrs[i] };
