@@ -7,6 +7,7 @@
 use crate::scenario::PcapPortSpec;
 use crate::trial::FrameSize;
 use anyhow::{bail, Context, Result};
+use pipeline::wire::checksum;
 use std::net::Ipv4Addr;
 use std::path::Path;
 
@@ -19,17 +20,6 @@ pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
         .map_err(|_| anyhow::anyhow!("bad MAC {s:?}"))?;
     v.try_into()
         .map_err(|_| anyhow::anyhow!("bad MAC {s:?}: six bytes"))
-}
-
-fn csum(data: &[u8], init: u32) -> u16 {
-    let mut s = init;
-    for c in data.chunks(2) {
-        s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-    }
-    while s >> 16 != 0 {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
 }
 
 /// One frame of `wire` bytes on the wire (FCS included, so `wire - 4`
@@ -59,7 +49,7 @@ pub fn frame(
     f.extend_from_slice(&[0x40, 0, 64, 17, 0, 0]);
     f.extend_from_slice(&src.octets());
     f.extend_from_slice(&dst.octets());
-    let c = csum(&f[ip_start..ip_start + 20], 0);
+    let c = checksum::checksum(&f[ip_start..ip_start + 20]);
     f[ip_start + 10..ip_start + 12].copy_from_slice(&c.to_be_bytes());
     let udp_start = f.len();
     f.extend_from_slice(&sport.to_be_bytes());
@@ -67,13 +57,8 @@ pub fn frame(
     f.extend_from_slice(&udp_len.to_be_bytes());
     f.extend_from_slice(&[0, 0]);
     f.extend((0..usize::from(udp_len) - 8).map(|i| i as u8));
-    let mut pseudo = Vec::with_capacity(12);
-    pseudo.extend_from_slice(&src.octets());
-    pseudo.extend_from_slice(&dst.octets());
-    pseudo.extend_from_slice(&[0, 17]);
-    pseudo.extend_from_slice(&udp_len.to_be_bytes());
-    let init = u32::from(!csum(&pseudo, 0));
-    let c = match csum(&f[udp_start..], init) {
+    let init = checksum::pseudo_header_v4(src, dst, 17, udp_len.into());
+    let c = match checksum::fold(checksum::sum(&f[udp_start..], init)) {
         0 => 0xffff,
         c => c,
     };
@@ -153,7 +138,11 @@ mod tests {
             assert_eq!(f.len(), 60);
             assert_eq!(&f[..6], &dmac);
             assert_eq!(&f[6..12], &[2, 0, 0, 0, 1, 2]);
-            assert_eq!(csum(&f[14..34], 0), 0, "IPv4 checksum of frame {i}");
+            assert_eq!(
+                checksum::checksum(&f[14..34]),
+                0,
+                "IPv4 checksum of frame {i}"
+            );
             let flow = (i % 64) as u8;
             assert_eq!(&f[30..34], &[172, 16, flow, 2]);
             assert_eq!(&f[26..30], &[10, 1, 0, 2 + (i % 16) as u8]);
@@ -162,7 +151,7 @@ mod tests {
             let mut p = f[26..34].to_vec();
             p.extend_from_slice(&[0, 17, f[38], f[39]]);
             p.extend_from_slice(&f[34..]);
-            assert_eq!(csum(&p, 0), 0, "UDP checksum of frame {i}");
+            assert_eq!(checksum::checksum(&p), 0, "UDP checksum of frame {i}");
         }
         let imix = frames(&spec(), dmac, FrameSize::Imix, 12).unwrap();
         let lens: Vec<usize> = imix.iter().map(|f| f.len() + 4).collect();

@@ -80,6 +80,15 @@ fn fast_check(d: &[u8], untagged: bool, head: &HeadTemplate) -> Option<u32> {
     ok.then(|| u32::from_be(dst.to_le()))
 }
 
+/// TTL − 1 (RFC 1812 §5.3.1) with the RFC 1624 header checksum update,
+/// in the IPv4 packet whose Ethernet frame starts with `h` (TTL > 1).
+#[inline(always)]
+fn decrement_ttl(h: &mut [u8; 34]) {
+    h[22] -= 1;
+    let c = checksum::ttl_decrement(u16::from_ne_bytes([h[24], h[25]]));
+    h[24..26].copy_from_slice(&c.to_ne_bytes());
+}
+
 /// The first 16 bytes of a frame [`fast_check`] takes, where they are
 /// fixed: the destination MAC (the interface's), EtherType 0x0800 and
 /// version 4 with IHL 5. The source MAC and the TOS byte are free.
@@ -307,7 +316,6 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         // 1624 checksum update, MAC rewrite) in place, compacting the
         // forwarded packets to the front of the burst with their output
         // port; everything else leaves the burst for the slow path.
-        let adjs: &[Adj] = &snap.adj;
         let pkts = rx.as_mut_ptr();
         // SAFETY: from here the burst's `n` packets are handled through
         // `pkts`: each is either read out once (slow path) or moved down to
@@ -319,41 +327,31 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             // SAFETY: i < n, see above.
             let slot = unsafe { pkts.add(i) };
             if verdict[i] == VERDICT_IPV4 {
-                // A host on a connected subnet is found in the neighbor
-                // map: forwarding to it is as common as to a gateway.
-                let adj = match adjs.get(nhs[i] as usize) {
-                    Some(a) if a.kind == AdjKind::Forward => Some(a),
-                    Some(a) if a.kind == AdjKind::Attached => snap
-                        .neighbors
-                        .get(a.port, dsts[i])
-                        .and_then(|n| adjs.get(n as usize)),
-                    _ => None,
-                };
-                if let Some(adj) = adj {
-                    // SAFETY: stage 1 found at least 34 bytes there, in the
-                    // packet we own, which no one else can reach.
-                    let h = unsafe { &mut *hdrs[i] };
-                    let ttl = h[22];
-                    let total = u16::from_be_bytes([h[16], h[17]]);
-                    // RFC 1812 §5.3.1: TTL expiry is checked before
-                    // anything else; every other case is the slow path's.
-                    if (adj.kind == AdjKind::Forward) & (ttl > 1) & (total <= adj.mtu) {
-                        h[22] = ttl - 1;
-                        let c = checksum::ttl_decrement(u16::from_ne_bytes([h[24], h[25]]));
-                        h[24..26].copy_from_slice(&c.to_ne_bytes());
-                        h[..12].copy_from_slice(&adj.eth);
-                        // SAFETY: slot i holds a packet we own; slot `kept`
-                        // (<= i) is free or is slot i itself.
-                        unsafe {
-                            if adj.vlan != 0 {
-                                (*slot).set_vlan(Some(adj.vlan));
-                            }
-                            std::ptr::copy(slot, pkts.add(kept), 1);
+                // A host on a connected subnet comes from the neighbor map
+                // (resolve); NO_ROUTE resolves to a blackhole, left to the
+                // slow path with every other kind.
+                let (_, adj) = snap.resolve(nhs[i], dsts[i]);
+                // SAFETY: stage 1 found at least 34 bytes there, in the
+                // packet we own, which no one else can reach.
+                let h = unsafe { &mut *hdrs[i] };
+                let ttl = h[22];
+                let total = u16::from_be_bytes([h[16], h[17]]);
+                // RFC 1812 §5.3.1: TTL expiry is checked before anything
+                // else; every other case is the slow path's.
+                if (adj.kind == AdjKind::Forward) & (ttl > 1) & (total <= adj.mtu) {
+                    decrement_ttl(h);
+                    h[..12].copy_from_slice(&adj.eth);
+                    // SAFETY: slot i holds a packet we own; slot `kept`
+                    // (<= i) is free or is slot i itself.
+                    unsafe {
+                        if adj.vlan != 0 {
+                            (*slot).set_vlan(Some(adj.vlan));
                         }
-                        outp[kept] = adj.port;
-                        kept += 1;
-                        continue;
+                        std::ptr::copy(slot, pkts.add(kept), 1);
                     }
+                    outp[kept] = adj.port;
+                    kept += 1;
+                    continue;
                 }
                 // SAFETY: slot i holds a packet we own; read it out once.
                 let p = unsafe { std::ptr::read(slot) };
@@ -475,9 +473,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 .data_mut()
                 .first_chunk_mut::<34>()
                 .expect("parse checked the length");
-            h[22] = ttl - 1;
-            let c = checksum::ttl_decrement(u16::from_ne_bytes([h[24], h[25]]));
-            h[24..26].copy_from_slice(&c.to_ne_bytes());
+            decrement_ttl(h);
             if forward {
                 h[..12].copy_from_slice(&adj.eth);
             } else {
