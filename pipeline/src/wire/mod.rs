@@ -26,6 +26,7 @@
 //!      └ ICMPv4 (RFC 792)     icmpv4.rs
 //!      └ UDP (RFC 768)        udp.rs
 //!      └ TCP (RFC 9293)       tcp.rs
+//!      └ GRE (RFC 2784, 2890) gre.rs
 //! ```
 
 use core::fmt;
@@ -33,6 +34,7 @@ use core::fmt;
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod gre;
 pub mod icmpv4;
 pub mod ipv4;
 pub mod tcp;
