@@ -135,6 +135,8 @@ impl<P: Pool> Control<P> {
             adj: Arc::new(adj),
             neighbors: Arc::new(map),
             ifaces: self.ifaces.clone(),
+            // No tunnels are configured yet (issue 5 wires them in).
+            ..Snapshot::default()
         }));
         self.counters.snapshots.add(1);
     }

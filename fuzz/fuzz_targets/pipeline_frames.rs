@@ -1,11 +1,15 @@
 //! The forwarding pipeline: arbitrary frames (the input split on a length
 //! byte) through a worker never panic, and each is forwarded, answered,
-//! punted or dropped with a reason.
+//! punted or dropped with a reason. Two GRE tunnels end at the router's
+//! address 10.1.0.1 (one to itself: the hairpin; one from 10.1.0.2 with
+//! key 5), and 10.77.0.0/16 is routed into the first.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pipeline::fib::Fib4;
-use pipeline::state::{self, Adj, AdjKind, IfaceState, NeighborMap, Snapshot};
+use pipeline::state::{
+    self, Adj, AdjKind, DecapMap, DfPolicy, IfaceState, NeighborMap, Snapshot, TunnelState,
+};
 use pipeline::{Worker, WorkerConfig, WorkerCounters, WorkerQueues};
 use pmd::drivers::mem::{self, MemPort};
 use pmd::{Buf, Burst, Mbuf, NativePool, Pool, Port};
@@ -22,6 +26,28 @@ fuzz_target!(|data: &[u8]| {
     fib.insert(0x0a01_0001, 32, 0);
     fib.insert(0x0a09_0000, 16, 4);
     fib.insert(0x0a42_0000, 16, 2);
+    fib.insert(0x0a4d_0000, 16, 5);
+    let tunnel = |iface, dst, key| TunnelState {
+        iface,
+        overlay_vrf: 0,
+        underlay_vrf: 0,
+        src: 0x0a01_0001,
+        dst,
+        key,
+        checksum: key.is_some(),
+        sequence: key.is_some(),
+        ttl: 64,
+        df: DfPolicy::Copy,
+        mtu: 1476,
+        up: true,
+        seq: Default::default(),
+    };
+    let tunnels = vec![
+        tunnel(1, 0x0a01_0001, None),
+        tunnel(2, 0x0a01_0002, Some(5)),
+    ];
+    let mut into_tunnel = Adj::simple(AdjKind::Tunnel);
+    into_tunnel.mtu = 1476;
     let mut attached = Adj::simple(AdjKind::Attached);
     attached.mtu = 1500;
     attached.eth[6..].copy_from_slice(&R0);
@@ -33,17 +59,45 @@ fuzz_target!(|data: &[u8]| {
             Adj::simple(AdjKind::Blackhole),
             Adj::simple(AdjKind::Reject),
             attached,
-            Adj::forward(0, [2, 0, 0, 0, 0, 0xa0], R0, Ipv4Addr::new(10, 1, 0, 2), 600),
+            Adj::forward(
+                0,
+                [2, 0, 0, 0, 0, 0xa0],
+                R0,
+                Ipv4Addr::new(10, 1, 0, 2),
+                600,
+            ),
+            into_tunnel,
         ]),
         neighbors: Arc::new(NeighborMap::build([(0, Ipv4Addr::new(10, 1, 0, 2), 4)])),
-        ifaces: Arc::new(vec![IfaceState {
-            name: "p0".into(),
-            vrf: 0,
-            mac: R0,
-            mtu: 1500,
-            primary_ip: 0x0a01_0001,
-            up: true,
-        }]),
+        ifaces: Arc::new(vec![
+            IfaceState {
+                name: "p0".into(),
+                vrf: 0,
+                mac: R0,
+                mtu: 1500,
+                primary_ip: 0x0a01_0001,
+                up: true,
+            },
+            IfaceState {
+                name: "tun0".into(),
+                vrf: 0,
+                mac: [2, 0, 0, 0, 1, 0],
+                mtu: 1476,
+                primary_ip: 0,
+                up: true,
+            },
+            IfaceState {
+                name: "tun1".into(),
+                vrf: 0,
+                mac: [2, 0, 0, 0, 1, 1],
+                mtu: 1472,
+                primary_ip: 0,
+                up: true,
+            },
+        ]),
+        decap: Arc::new(DecapMap::build(&tunnels)),
+        tunnels: Arc::new(tunnels),
+        ..Snapshot::default()
     };
     let counters = Arc::new(WorkerCounters::default());
     let queues = Arc::new(WorkerQueues::new(64));

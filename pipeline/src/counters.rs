@@ -54,6 +54,13 @@ drop_reasons! {
     ArpInvalid => "arp-invalid", "ARP packet malformed or not Ethernet/IPv4";
     IfaceDown => "iface-down", "input or output interface is down";
     NoBuffer => "no-buffer", "no packet buffer for a reply";
+    GreMalformed => "gre-malformed", "GRE header invalid (RFC 1701 bits, version not 0, truncated) or its checksum wrong";
+    GreProtocol => "gre-protocol", "GRE carrying something other than IPv4";
+    GreNoTunnel => "gre-no-tunnel", "GRE to a local address matching no tunnel (addresses and key)";
+    TunnelDown => "tunnel-down", "routed into, or received from, a tunnel that is down";
+    TunnelLoop => "tunnel-loop", "more passes through tunnels than the bound allows (a routing loop through tunnels)";
+    TunnelNoRoom => "tunnel-no-room", "no headroom left to prepend the outer headers";
+    FragmentToUs => "fragment-to-us", "IPv4 fragment addressed to the router (not reassembled)";
 }
 
 /// One worker's pipeline counters.

@@ -175,7 +175,7 @@ const VERDICT_PUNT: u8 = 1;
 const VERDICT_DROP: u8 = 2;
 
 /// Outcome of checking one frame's headers, before the route lookup.
-enum Parsed {
+pub(crate) enum Parsed {
     Ipv4 { dst: u32 },
     Arp,
     Drop(DropReason),
@@ -186,7 +186,7 @@ enum Parsed {
 /// length.
 #[cold]
 #[inline(never)]
-fn parse<B: Buf>(p: &mut B, iface: &IfaceState) -> Parsed {
+pub(crate) fn parse<B: Buf>(p: &mut B, iface: &IfaceState) -> Parsed {
     if p.vlan().is_some() {
         return Parsed::Drop(DropReason::Vlan);
     }
@@ -418,7 +418,21 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// TTL to expire, a packet too big, a drop adjacency.
     #[cold]
     #[inline(never)]
-    fn ipv4_slow(&mut self, mut p: P::Buf, dst: u32, nh: u32, iface: &IfaceState, snap: &Snapshot) {
+    fn ipv4_slow(&mut self, p: P::Buf, dst: u32, nh: u32, iface: &IfaceState, snap: &Snapshot) {
+        self.ipv4_route(p, dst, nh, iface, snap, 0);
+    }
+
+    /// [`ipv4_slow`](Self::ipv4_slow) for a packet that already went
+    /// through `passes` tunnel encapsulations or decapsulations.
+    pub(crate) fn ipv4_route(
+        &mut self,
+        mut p: P::Buf,
+        dst: u32,
+        nh: u32,
+        iface: &IfaceState,
+        snap: &Snapshot,
+        passes: u8,
+    ) {
         if nh == NO_ROUTE {
             self.counters.count_drop(DropReason::NoRoute);
             self.icmp_error(&p, iface, snap, 3, 0, 0);
@@ -428,10 +442,10 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         match adj.kind {
             AdjKind::Forward => {}
             AdjKind::Local => {
-                self.local_input(p, iface, snap);
+                self.local_input(p, iface, snap, passes);
                 return;
             }
-            AdjKind::Attached | AdjKind::Glean => {}
+            AdjKind::Attached | AdjKind::Glean | AdjKind::Tunnel => {}
             AdjKind::Incomplete => {
                 self.counters.count_drop(DropReason::Incomplete);
                 return;
@@ -467,6 +481,15 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             }
             return;
         }
+        if adj.kind == AdjKind::Tunnel {
+            let h = p
+                .data_mut()
+                .first_chunk_mut::<34>()
+                .expect("parse checked the length");
+            decrement_ttl(h);
+            self.tunnel_output(p, adj.port, snap, passes);
+            return;
+        }
         let forward = adj.kind == AdjKind::Forward;
         {
             let h = p
@@ -492,7 +515,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// The next hop of `p` (a Glean gateway, or `dst` itself on an Attached
     /// subnet) has no MAC yet: the control plane resolves it, holds a few
     /// packets and sends them once it is known. The source MAC is written.
-    fn hold_for_neighbor(&mut self, mut p: P::Buf, adj: &Adj, dst: u32) {
+    pub(crate) fn hold_for_neighbor(&mut self, mut p: P::Buf, adj: &Adj, dst: u32) {
         let m = p.meta_mut();
         m.out_port = adj.port;
         // The rest of the flags may be undefined (a received DPDK mbuf);
@@ -543,12 +566,16 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// until a service listens.
     #[cold]
     #[inline(never)]
-    fn local_input(&mut self, p: P::Buf, iface: &IfaceState, snap: &Snapshot) {
+    fn local_input(&mut self, p: P::Buf, iface: &IfaceState, snap: &Snapshot, passes: u8) {
         let d = p.data();
         let ip = &d[ETH_LEN..];
         let hl = ((ip[0] & 0x0f) as usize) * 4;
         let total = be16(ip, 2) as usize;
         let proto = ip[9];
+        if proto == crate::wire::gre::IP_PROTOCOL && !snap.decap.is_empty() {
+            self.gre_input(p, iface.vrf, snap, passes);
+            return;
+        }
         let fragmented = be16(ip, 6) & 0x3fff != 0;
         if proto == IP_PROTO_ICMP && !fragmented && total >= hl + 8 {
             let icmp = &ip[hl..total];

@@ -6,6 +6,7 @@
 //!   published RCU-style by the control plane;
 //! - [`worker`]: the polling loop, and the stages it runs (classify and
 //!   IPv4 forwarding in `ipv4`);
+//! - [`tunnel`]: GRE encapsulation, decapsulation and the hairpin;
 //! - [`counters`]: per-worker counters with a reason for every drop.
 #![warn(missing_docs)]
 
@@ -15,9 +16,12 @@ mod ipv4;
 pub mod ratelimit;
 pub mod state;
 pub mod testing;
+pub mod tunnel;
 pub mod wire;
 pub mod worker;
 
 pub use counters::{CounterValues, DropReason, WorkerCounters};
-pub use state::{Adj, AdjKind, IfaceState, NeighborMap, Rcu, Snapshot};
+pub use state::{
+    Adj, AdjKind, DecapMap, DfPolicy, IfaceState, NeighborMap, Rcu, Snapshot, TunnelState,
+};
 pub use worker::{Worker, WorkerConfig, WorkerQueues, META_HOLD};

@@ -10,8 +10,14 @@
 //!                                                          ├─ Attached: neighbors[(port, dst)] ──► adj
 //!                                                          ├─ Local: to the router itself
 //!                                                          ├─ Glean: punt to ARP (next hop unknown)
+//!                                                          ├─ Tunnel: encapsulate, route in the underlay VRF
 //!                                                          └─ Blackhole / Reject
 //! ```
+//!
+//! GRE arriving for a Local address is matched in [`DecapMap`] by (underlay
+//! VRF, local address, remote address, key) to its [`TunnelState`], and the
+//! inner packet is routed in the tunnel's overlay VRF as if it had arrived
+//! on the tunnel's interface (`ifaces[tunnel.iface]`, after the ports).
 //!
 //! Parts that change at different speeds are shared between snapshots
 //! through `Arc`s: an ARP reply replaces the adjacency and neighbor tables
@@ -42,6 +48,10 @@ pub enum AdjKind {
     Blackhole = 5,
     /// Drop and answer ICMP destination unreachable (host unreachable).
     Reject = 6,
+    /// Into GRE tunnel number `port` (an index into
+    /// [`Snapshot::tunnels`]): encapsulate, then route the outer packet in
+    /// the tunnel's underlay VRF. `mtu` is the tunnel's.
+    Tunnel = 7,
 }
 
 /// An adjacency: everything needed to send a packet to one next hop.
@@ -204,6 +214,101 @@ pub struct IfaceState {
     pub up: bool,
 }
 
+/// How a tunnel sets the DF bit of the outer IPv4 header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DfPolicy {
+    /// Copy it from the inner packet (RFC 2003 §3.1's choice).
+    #[default]
+    Copy,
+    /// Always set it.
+    Set,
+    /// Never set it.
+    Clear,
+}
+
+/// A GRE tunnel (RFC 2784, RFC 2890) as the data plane needs it.
+#[derive(Clone, Debug)]
+pub struct TunnelState {
+    /// The tunnel interface's index in [`Snapshot::ifaces`] (after the
+    /// ports): decapsulated packets arrive there.
+    pub iface: u16,
+    /// VRF the tunnel carries (routes through the tunnel live there, and
+    /// decapsulated packets are routed there).
+    pub overlay_vrf: u16,
+    /// VRF the outer packets are routed in.
+    pub underlay_vrf: u16,
+    /// Outer source: a local address in the underlay VRF (host order).
+    pub src: u32,
+    /// Outer destination (host order).
+    pub dst: u32,
+    /// RFC 2890 key, sent and required on receipt.
+    pub key: Option<u32>,
+    /// Send RFC 2784 checksums.
+    pub checksum: bool,
+    /// Send RFC 2890 sequence numbers.
+    pub sequence: bool,
+    /// Outer TTL.
+    pub ttl: u8,
+    /// Outer DF bit.
+    pub df: DfPolicy,
+    /// Largest inner packet (IP MTU of the tunnel interface).
+    pub mtu: u16,
+    /// Whether the tunnel is up (keepalives may take it down).
+    pub up: bool,
+    /// The next RFC 2890 sequence number, shared by the workers and kept
+    /// from one snapshot to the next.
+    pub seq: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl TunnelState {
+    /// Bytes the outer IPv4 and GRE headers add.
+    pub const fn overhead(&self) -> usize {
+        20 + crate::wire::gre::header_len(self.checksum, self.key.is_some(), self.sequence)
+    }
+}
+
+/// Key of a tunnel for decapsulation: (underlay VRF, local address, remote
+/// address, key or none).
+pub type DecapKey = (u16, u32, u32, Option<u32>);
+
+/// Tunnels by [`DecapKey`], for GRE arriving at a local address.
+#[derive(Clone, Debug, Default)]
+pub struct DecapMap {
+    map: std::collections::HashMap<DecapKey, u16>,
+}
+
+impl DecapMap {
+    /// A map of the given tunnels (index in `tunnels` = tunnel number).
+    pub fn build(tunnels: &[TunnelState]) -> DecapMap {
+        let map = tunnels
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ((t.underlay_vrf, t.src, t.dst, t.key), i as u16))
+            .collect();
+        DecapMap { map }
+    }
+
+    /// The tunnel a GRE packet from `remote` to `local` in `vrf` with key
+    /// `key` belongs to.
+    #[inline]
+    pub fn get(&self, vrf: u16, local: u32, remote: u32, key: Option<u32>) -> Option<u16> {
+        if self.map.is_empty() {
+            return None;
+        }
+        self.map.get(&(vrf, local, remote, key)).copied()
+    }
+
+    /// Number of tunnels.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
 /// The complete forwarding state, immutable once published.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -215,8 +320,13 @@ pub struct Snapshot {
     pub adj: Arc<Vec<Adj>>,
     /// Resolved neighbors on connected subnets.
     pub neighbors: Arc<NeighborMap>,
-    /// Per-port state, indexed by port.
+    /// Per-interface state, indexed by port; tunnel interfaces follow the
+    /// ports.
     pub ifaces: Arc<Vec<IfaceState>>,
+    /// GRE tunnels, indexed by tunnel number.
+    pub tunnels: Arc<Vec<TunnelState>>,
+    /// The tunnels by decapsulation key.
+    pub decap: Arc<DecapMap>,
 }
 
 impl Snapshot {

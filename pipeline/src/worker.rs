@@ -74,6 +74,9 @@ pub struct Worker<P: Pool, Q: Port<P>> {
     pub(crate) tx: Vec<Burst<P::Buf>>,
     pub(crate) icmp_limit: TokenBucket,
     generation: u64,
+    /// Identification of the last IPv4 header this worker built (outer
+    /// headers of tunnels).
+    pub(crate) ip_id: u16,
     /// Packets punted per unresolved next hop under the current snapshot.
     glean: [GleanSlot; GLEAN_SLOTS],
 }
@@ -115,6 +118,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             tx,
             icmp_limit: TokenBucket::new(cfg.icmp_rate, cfg.icmp_burst),
             generation: u64::MAX,
+            ip_id: (id as u16).wrapping_mul(0x4000),
             glean: [GleanSlot::default(); GLEAN_SLOTS],
         }
     }

@@ -85,6 +85,7 @@ fn snapshot(generation: u64) -> Snapshot {
             iface("p0", R0, ip(10, 1, 0, 1)),
             iface("p1", R1, ip(10, 2, 0, 1)),
         ]),
+        ..Snapshot::default()
     }
 }
 

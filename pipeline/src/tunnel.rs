@@ -1,0 +1,281 @@
+//! GRE tunnels (RFC 2784, RFC 2890 key and sequence number) in the
+//! worker: encapsulation into a tunnel, decapsulation of GRE addressed to
+//! the router, and the hairpin between the two.
+//!
+//! ```text
+//!  overlay VRF: route ─► Tunnel adj ─► TTL − 1, MTU check ─► encap ─┐
+//!                                                                   │
+//!  ┌────────────────────────────────────────────────────────────────┘
+//!  └► underlay VRF: route the outer destination ─┬─ Forward/Attached/Glean: out a port
+//!                                                ├─ Local: decap here (the hairpin) ─┐
+//!                                                └─ Tunnel: GRE in GRE               │
+//!  port ─► route ─► Local, protocol 47 ─► decap ◄─────────────────────────────────────┘
+//!             └► DecapMap[(vrf, dst, src, key)] ─► strip ─► route the inner packet in
+//!                the tunnel's overlay VRF, arriving on the tunnel's interface
+//! ```
+//!
+//! Encapsulation writes the outer IPv4 and GRE headers into the headroom
+//! in front of the inner packet, over its old Ethernet header: the packet
+//! itself is not copied. Decapsulation moves the data start past the outer
+//! headers and writes a fresh Ethernet header there.
+//!
+//! Every encapsulation and decapsulation of one packet counts as a pass;
+//! more than [`MAX_TUNNEL_PASSES`] and the packet is dropped
+//! (`tunnel-loop`): a routing loop through tunnels ends, it never spins.
+//!
+//! The outer header (RFC 2784 §2.1, RFC 2003 §3.1 for the choices GRE
+//! leaves open): TOS copied from the inner packet (DSCP, and ECN as
+//! RFC 6040's normal mode does), DF as the tunnel's [`DfPolicy`] says, TTL
+//! from the tunnel, an identification from a per-worker counter. Sequence
+//! numbers are accepted in any order on receipt (no reordering).
+
+use crate::counters::DropReason;
+use crate::fib::NO_ROUTE;
+use crate::ipv4::{be16, ETHERTYPE_IPV4, ETH_LEN};
+use crate::state::{AdjKind, DfPolicy, IfaceState, Snapshot, TunnelState};
+use crate::wire::{checksum, gre};
+use crate::worker::Worker;
+use pmd::{Buf, Pool, Port};
+use std::sync::atomic::Ordering;
+
+/// Most tunnel passes (encapsulations plus decapsulations) one packet may
+/// take: the seed's hairpin (encapsulate, decapsulate) followed by a
+/// tunnel to a remote peer, or GRE in GRE, and a loop ends at once. Four
+/// plain encapsulations (96 bytes) fit the 128-byte headroom; beyond it a
+/// packet is dropped as `tunnel-no-room` instead.
+pub const MAX_TUNNEL_PASSES: u8 = 4;
+
+/// Write the outer IPv4 and GRE headers of tunnel `t` in front of the
+/// IPv4 packet in frame `p` (an Ethernet header, then exactly the inner
+/// packet), keeping room for an Ethernet header in front. False, with
+/// `p` unchanged, when the headroom is too small.
+pub(crate) fn encapsulate<B: Buf>(p: &mut B, t: &TunnelState, id: u16) -> bool {
+    let g = t.overhead() - 20;
+    let inner_len = p.len() - ETH_LEN;
+    let (tos, inner_df) = {
+        let d = p.data();
+        (d[ETH_LEN + 1], d[ETH_LEN + 6] & 0x40 != 0)
+    };
+    if p.prepend(20 + g).is_none() {
+        return false;
+    }
+    let d = p.data_mut();
+    d[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+    let df = match t.df {
+        DfPolicy::Copy => inner_df,
+        DfPolicy::Set => true,
+        DfPolicy::Clear => false,
+    };
+    // RFC 791 header, 20 bytes, no options.
+    let ip = &mut d[ETH_LEN..ETH_LEN + 20];
+    ip[0] = 0x45;
+    ip[1] = tos;
+    ip[2..4].copy_from_slice(&((20 + g + inner_len) as u16).to_be_bytes());
+    ip[4..6].copy_from_slice(&id.to_be_bytes());
+    ip[6..8].copy_from_slice(&(if df { 0x4000u16 } else { 0 }).to_be_bytes());
+    ip[8] = t.ttl;
+    ip[9] = gre::IP_PROTOCOL;
+    ip[10..12].copy_from_slice(&[0, 0]);
+    ip[12..16].copy_from_slice(&t.src.to_be_bytes());
+    ip[16..20].copy_from_slice(&t.dst.to_be_bytes());
+    let c = checksum::checksum(ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let repr = gre::Repr {
+        protocol: gre::PROTO_IPV4,
+        checksum: t.checksum,
+        key: t.key,
+        sequence: t.sequence.then(|| t.seq.fetch_add(1, Ordering::Relaxed)),
+    };
+    let mut packet = gre::Packet::new_unchecked(&mut d[ETH_LEN + 20..]);
+    repr.emit(&mut packet);
+    if t.checksum {
+        packet.fill_checksum();
+    }
+    true
+}
+
+/// What [`decapsulate`] found.
+pub(crate) enum Decap {
+    /// The inner packet, now the frame's IPv4 packet, belongs to tunnel
+    /// number `.0`.
+    Inner(u16),
+    /// Drop, for this reason.
+    Drop(DropReason),
+}
+
+/// Take the outer IPv4 and GRE headers off frame `p`, a GRE packet that
+/// arrived for a local address in VRF `vrf`, if it belongs to one of
+/// `snap`'s tunnels: the frame then holds an Ethernet header addressed to
+/// the tunnel's interface and the inner IPv4 packet.
+pub(crate) fn decapsulate<B: Buf>(p: &mut B, vrf: u16, snap: &Snapshot) -> Decap {
+    let d = p.data();
+    let ip = &d[ETH_LEN..];
+    let hl = usize::from(ip[0] & 0x0f) * 4;
+    let total = usize::from(be16(ip, 2)).min(ip.len());
+    if be16(ip, 6) & 0x3fff != 0 {
+        // More fragments, or not the first: the outer packet would need
+        // reassembly first.
+        return Decap::Drop(DropReason::FragmentToUs);
+    }
+    let Ok(packet) = gre::Packet::new_checked(&ip[hl..total]) else {
+        return Decap::Drop(DropReason::GreMalformed);
+    };
+    if !packet.verify_checksum() {
+        return Decap::Drop(DropReason::GreMalformed);
+    }
+    if packet.protocol() != gre::PROTO_IPV4 {
+        return Decap::Drop(DropReason::GreProtocol);
+    }
+    let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
+    let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]);
+    let Some(t) = snap.decap.get(vrf, dst, src, packet.key()) else {
+        return Decap::Drop(DropReason::GreNoTunnel);
+    };
+    let Some(tunnel) = snap.tunnels.get(usize::from(t)) else {
+        return Decap::Drop(DropReason::GreNoTunnel);
+    };
+    if !tunnel.up {
+        return Decap::Drop(DropReason::TunnelDown);
+    }
+    let Some(mac) = snap.ifaces.get(usize::from(tunnel.iface)).map(|i| i.mac) else {
+        return Decap::Drop(DropReason::GreNoTunnel);
+    };
+    let outer = hl + packet.header_len();
+    let trailer = ip.len() - total;
+    if trailer > 0 {
+        let _ = p.trim(trailer);
+    }
+    if p.adj(outer).is_none() {
+        return Decap::Drop(DropReason::GreMalformed);
+    }
+    let d = p.data_mut();
+    d[..6].copy_from_slice(&mac);
+    d[6..12].copy_from_slice(&[0; 6]);
+    d[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+    Decap::Inner(t)
+}
+
+impl<P: Pool, Q: Port<P>> Worker<P, Q> {
+    /// Send the IPv4 packet `p` (TTL already decremented, MTU checked)
+    /// into tunnel number `t`: encapsulate, then route the outer packet.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn tunnel_output(&mut self, mut p: P::Buf, t: u16, snap: &Snapshot, passes: u8) {
+        if passes >= MAX_TUNNEL_PASSES {
+            self.counters.count_drop(DropReason::TunnelLoop);
+            return;
+        }
+        let Some(tunnel) = snap.tunnels.get(usize::from(t)) else {
+            self.counters.count_drop(DropReason::TunnelDown);
+            return;
+        };
+        if !tunnel.up {
+            self.counters.count_drop(DropReason::TunnelDown);
+            return;
+        }
+        self.ip_id = self.ip_id.wrapping_add(1);
+        if !encapsulate(&mut p, tunnel, self.ip_id) {
+            self.counters.count_drop(DropReason::TunnelNoRoom);
+            return;
+        }
+        self.route_outer(p, tunnel.underlay_vrf, tunnel.dst, snap, passes + 1);
+    }
+
+    /// Route an outer packet the router built (encapsulated) in `vrf`
+    /// towards `dst`. Errors about it are counted, never answered with
+    /// ICMP: its source is the router itself.
+    fn route_outer(&mut self, mut p: P::Buf, vrf: u16, dst: u32, snap: &Snapshot, passes: u8) {
+        let nh = snap
+            .fibs
+            .get(usize::from(vrf))
+            .map_or(NO_ROUTE, |f| f.lookup(dst));
+        if nh == NO_ROUTE {
+            self.counters.count_drop(DropReason::NoRoute);
+            return;
+        }
+        let (_, adj) = snap.resolve(nh, dst);
+        let total = be16(p.data(), ETH_LEN + 2);
+        match adj.kind {
+            AdjKind::Local => self.gre_input(p, vrf, snap, passes),
+            AdjKind::Tunnel => {
+                if total > adj.mtu {
+                    self.counters.count_drop(DropReason::TooBig);
+                    return;
+                }
+                self.tunnel_output(p, adj.port, snap, passes)
+            }
+            AdjKind::Forward | AdjKind::Attached | AdjKind::Glean => {
+                if total > adj.mtu {
+                    self.counters.count_drop(DropReason::TooBig);
+                    return;
+                }
+                let forward = adj.kind == AdjKind::Forward;
+                {
+                    let d = p.data_mut();
+                    if forward {
+                        d[..12].copy_from_slice(&adj.eth);
+                    } else {
+                        d[6..12].copy_from_slice(&adj.eth[6..]);
+                    }
+                }
+                p.set_vlan((adj.vlan != 0).then_some(adj.vlan));
+                if forward {
+                    self.counters.forwarded.add(1);
+                    self.enqueue_tx_on(adj.port, p);
+                } else {
+                    let adj = *adj;
+                    self.hold_for_neighbor(p, &adj, dst);
+                }
+            }
+            AdjKind::Incomplete => self.counters.count_drop(DropReason::Incomplete),
+            AdjKind::Blackhole => self.counters.count_drop(DropReason::Blackhole),
+            AdjKind::Reject => self.counters.count_drop(DropReason::Reject),
+        }
+    }
+
+    /// GRE addressed to one of the router's addresses in `vrf`: hand the
+    /// inner packet to its tunnel's overlay VRF.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn gre_input(&mut self, mut p: P::Buf, vrf: u16, snap: &Snapshot, passes: u8) {
+        if passes >= MAX_TUNNEL_PASSES {
+            self.counters.count_drop(DropReason::TunnelLoop);
+            return;
+        }
+        match decapsulate(&mut p, vrf, snap) {
+            Decap::Drop(r) => self.counters.count_drop(r),
+            Decap::Inner(t) => {
+                let iface = snap.tunnels[usize::from(t)].iface;
+                self.route_received(p, iface, snap, passes + 1);
+            }
+        }
+    }
+
+    /// Route frame `p` as if it had arrived on interface `in_iface` (a
+    /// tunnel's, after decapsulation): the checks and routing of the slow
+    /// path, one packet.
+    fn route_received(&mut self, mut p: P::Buf, in_iface: u16, snap: &Snapshot, passes: u8) {
+        let Some(iface) = snap.ifaces.get(usize::from(in_iface)) else {
+            self.counters.count_drop(DropReason::IfaceDown);
+            return;
+        };
+        if !iface.up {
+            self.counters.count_drop(DropReason::IfaceDown);
+            return;
+        }
+        let iface: &IfaceState = iface;
+        match crate::ipv4::parse(&mut p, iface) {
+            crate::ipv4::Parsed::Ipv4 { dst } => {
+                let nh = snap
+                    .fibs
+                    .get(usize::from(iface.vrf))
+                    .map_or(NO_ROUTE, |f| f.lookup(dst));
+                self.ipv4_route(p, dst, nh, iface, snap, passes);
+            }
+            // An inner frame is IPv4 by construction; whatever else parse
+            // finds is the inner header's fault.
+            crate::ipv4::Parsed::Arp => self.counters.count_drop(DropReason::IpMalformed),
+            crate::ipv4::Parsed::Drop(r) => self.counters.count_drop(r),
+        }
+    }
+}
