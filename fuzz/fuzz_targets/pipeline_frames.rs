@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use pipeline::fib::Fib4;
 use pipeline::state::{
-    self, Adj, AdjKind, DecapMap, DfPolicy, IfaceState, NeighborMap, Snapshot, TunnelState,
+    self, Adj, AdjKind, DecapMap, DfPolicy, FragmentPolicy, IfaceState, NeighborMap, Snapshot, TunnelState,
 };
 use pipeline::{Worker, WorkerConfig, WorkerCounters, WorkerQueues};
 use pmd::drivers::mem::{self, MemPort};
@@ -38,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
         sequence: key.is_some(),
         ttl: 64,
         df: DfPolicy::Copy,
+        fragment: FragmentPolicy::Outer,
         mtu: 1476,
         up: true,
         seq: Default::default(),

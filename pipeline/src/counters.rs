@@ -72,6 +72,9 @@ pub struct WorkerCounters {
     /// Packets addressed to the router and answered in the data plane
     /// (ICMP echo).
     pub local: Counter,
+    /// Fragments sent for packets forwarded in fragments (RFC 1812
+    /// §5.2.6); such a packet counts once in `forwarded`.
+    pub fragments: Counter,
     /// Packets handed to the control plane (ARP, unresolved next hops).
     pub punted: Counter,
     /// Packets the control plane handed to this worker to send.
@@ -103,6 +106,7 @@ impl WorkerCounters {
         }
         CounterValues {
             forwarded: self.forwarded.get(),
+            fragments: self.fragments.get(),
             local: self.local.get(),
             punted: self.punted.get(),
             injected: self.injected.get(),
@@ -116,8 +120,11 @@ impl WorkerCounters {
 /// Counter values, summed over workers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CounterValues {
-    /// Packets routed out of a port.
+    /// Packets routed out of a port (a packet sent in fragments counts
+    /// once).
     pub forwarded: u64,
+    /// Fragments sent for packets forwarded in fragments.
+    pub fragments: u64,
     /// Packets answered by the data plane itself.
     pub local: u64,
     /// Packets handed to the control plane.
@@ -139,6 +146,7 @@ impl CounterValues {
         for w in it {
             let v = w.read();
             s.forwarded += v.forwarded;
+            s.fragments += v.fragments;
             s.local += v.local;
             s.punted += v.punted;
             s.injected += v.injected;

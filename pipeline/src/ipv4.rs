@@ -13,7 +13,7 @@
 
 use crate::counters::DropReason;
 use crate::fib::NO_ROUTE;
-use crate::state::{Adj, AdjKind, IfaceState, Snapshot};
+use crate::state::{Adj, AdjKind, DfPolicy, FragmentPolicy, IfaceState, Snapshot};
 use crate::wire::checksum;
 use crate::worker::{Worker, META_HOLD};
 use pmd::{Buf, Burst, Meta, Pool, Port, BURST, META_VLAN};
@@ -474,41 +474,87 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             return;
         }
         if total > adj.mtu {
-            self.counters.count_drop(DropReason::TooBig);
             if df {
+                self.counters.count_drop(DropReason::TooBig);
                 let mtu = adj.mtu;
                 self.icmp_error(&p, iface, snap, 3, 4, mtu);
+                return;
             }
-            return;
-        }
-        if adj.kind == AdjKind::Tunnel {
-            let h = p
-                .data_mut()
-                .first_chunk_mut::<34>()
-                .expect("parse checked the length");
-            decrement_ttl(h);
-            self.tunnel_output(p, adj.port, snap, passes);
-            return;
-        }
-        let forward = adj.kind == AdjKind::Forward;
-        {
-            let h = p
-                .data_mut()
-                .first_chunk_mut::<34>()
-                .expect("parse checked the length");
-            decrement_ttl(h);
-            if forward {
-                h[..12].copy_from_slice(&adj.eth);
-            } else {
-                h[6..12].copy_from_slice(&adj.eth[6..]);
+            // A tunnel that fragments the outer packet takes it whole.
+            let outer = adj.kind == AdjKind::Tunnel
+                && snap
+                    .tunnels
+                    .get(usize::from(adj.port))
+                    .is_some_and(|t| t.fragment == FragmentPolicy::Outer && t.df != DfPolicy::Set);
+            if !outer {
+                self.forward_fragmented(p, adj, dst, snap, passes);
+                return;
             }
         }
-        p.set_vlan((adj.vlan != 0).then_some(adj.vlan));
-        if forward {
-            self.counters.forwarded.add(1);
-            self.enqueue_tx_on(adj.port, p);
-        } else {
-            self.hold_for_neighbor(p, adj, dst);
+        decrement_ttl(
+            p.data_mut()
+                .first_chunk_mut::<34>()
+                .expect("parse checked the length"),
+        );
+        self.send_routed(p, adj, dst, snap, passes, true);
+    }
+
+    /// RFC 1812 §5.2.6: forward `p` (DF clear, larger than `adj.mtu`) in
+    /// fragments, counted once as forwarded.
+    #[cold]
+    #[inline(never)]
+    fn forward_fragmented(
+        &mut self,
+        mut p: P::Buf,
+        adj: &Adj,
+        dst: u32,
+        snap: &Snapshot,
+        passes: u8,
+    ) {
+        decrement_ttl(
+            p.data_mut()
+                .first_chunk_mut::<34>()
+                .expect("parse checked the length"),
+        );
+        let mut frags: Burst<P::Buf> = Burst::new();
+        match crate::frag::fragment(&self.pool, p, adj.mtu, &mut frags) {
+            Ok(()) => {
+                self.counters.fragments.add(frags.len() as u64);
+                for (i, f) in frags.drain(..).enumerate() {
+                    self.send_routed(f, adj, dst, snap, passes, i == 0);
+                }
+            }
+            Err(crate::frag::FragError::TooSmall) => self.counters.count_drop(DropReason::TooBig),
+            Err(crate::frag::FragError::NoBuffer) => self.counters.count_drop(DropReason::NoBuffer),
+        }
+    }
+
+    /// Send a routed IPv4 packet (TTL decremented, size checked) by
+    /// adjacency `adj` (Forward, Attached, Glean or Tunnel) toward `dst`.
+    /// `count`: it counts as forwarded when it leaves by a port (false for
+    /// the second and later fragments of a packet).
+    pub(crate) fn send_routed(
+        &mut self,
+        mut p: P::Buf,
+        adj: &Adj,
+        dst: u32,
+        snap: &Snapshot,
+        passes: u8,
+        count: bool,
+    ) {
+        match adj.kind {
+            AdjKind::Tunnel => self.tunnel_output(p, adj.port, snap, passes, count),
+            AdjKind::Forward => {
+                self.counters.forwarded.add(u64::from(count));
+                p.data_mut()[..12].copy_from_slice(&adj.eth);
+                p.set_vlan((adj.vlan != 0).then_some(adj.vlan));
+                self.enqueue_tx_on(adj.port, p);
+            }
+            _ => {
+                p.data_mut()[6..12].copy_from_slice(&adj.eth[6..]);
+                p.set_vlan((adj.vlan != 0).then_some(adj.vlan));
+                self.hold_for_neighbor(p, adj, dst);
+            }
         }
     }
 

@@ -12,6 +12,7 @@
 
 pub mod counters;
 pub mod fib;
+mod frag;
 mod ipv4;
 pub mod ratelimit;
 pub mod state;
@@ -22,6 +23,7 @@ pub mod worker;
 
 pub use counters::{CounterValues, DropReason, WorkerCounters};
 pub use state::{
-    Adj, AdjKind, DecapMap, DfPolicy, IfaceState, NeighborMap, Rcu, Snapshot, TunnelState,
+    Adj, AdjKind, DecapMap, DfPolicy, FragmentPolicy, IfaceState, NeighborMap, Rcu, Snapshot,
+    TunnelState,
 };
 pub use worker::{Worker, WorkerConfig, WorkerQueues, META_HOLD};

@@ -226,6 +226,18 @@ pub enum DfPolicy {
     Clear,
 }
 
+/// Where a tunnel fragments a DF-clear packet larger than its MTU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FragmentPolicy {
+    /// Encapsulate it whole and fragment the outer packet (the far end
+    /// reassembles before decapsulating).
+    #[default]
+    Outer,
+    /// Fragment the inner packet to the tunnel MTU, then encapsulate each
+    /// fragment (the destination host reassembles).
+    Inner,
+}
+
 /// A GRE tunnel (RFC 2784, RFC 2890) as the data plane needs it.
 #[derive(Clone, Debug)]
 pub struct TunnelState {
@@ -251,6 +263,8 @@ pub struct TunnelState {
     pub ttl: u8,
     /// Outer DF bit.
     pub df: DfPolicy,
+    /// Where DF-clear packets larger than `mtu` are fragmented.
+    pub fragment: FragmentPolicy,
     /// Largest inner packet (IP MTU of the tunnel interface).
     pub mtu: u16,
     /// Whether the tunnel is up (keepalives may take it down).

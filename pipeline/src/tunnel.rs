@@ -31,11 +31,12 @@
 
 use crate::counters::DropReason;
 use crate::fib::NO_ROUTE;
+use crate::frag::{fragment, FragError};
 use crate::ipv4::{be16, ETHERTYPE_IPV4, ETH_LEN};
 use crate::state::{AdjKind, DfPolicy, IfaceState, Snapshot, TunnelState};
 use crate::wire::{checksum, gre};
 use crate::worker::Worker;
-use pmd::{Buf, Pool, Port};
+use pmd::{Buf, Burst, Pool, Port};
 use std::sync::atomic::Ordering;
 
 /// Most tunnel passes (encapsulations plus decapsulations) one packet may
@@ -160,7 +161,14 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// into tunnel number `t`: encapsulate, then route the outer packet.
     #[cold]
     #[inline(never)]
-    pub(crate) fn tunnel_output(&mut self, mut p: P::Buf, t: u16, snap: &Snapshot, passes: u8) {
+    pub(crate) fn tunnel_output(
+        &mut self,
+        mut p: P::Buf,
+        t: u16,
+        snap: &Snapshot,
+        passes: u8,
+        count: bool,
+    ) {
         if passes >= MAX_TUNNEL_PASSES {
             self.counters.count_drop(DropReason::TunnelLoop);
             return;
@@ -178,13 +186,23 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             self.counters.count_drop(DropReason::TunnelNoRoom);
             return;
         }
-        self.route_outer(p, tunnel.underlay_vrf, tunnel.dst, snap, passes + 1);
+        self.route_outer(p, tunnel.underlay_vrf, tunnel.dst, snap, passes + 1, count);
     }
 
     /// Route an outer packet the router built (encapsulated) in `vrf`
-    /// towards `dst`. Errors about it are counted, never answered with
-    /// ICMP: its source is the router itself.
-    fn route_outer(&mut self, mut p: P::Buf, vrf: u16, dst: u32, snap: &Snapshot, passes: u8) {
+    /// towards `dst`, fragmenting it when it is larger than the output MTU
+    /// and its DF bit is clear. Errors about it are counted, never
+    /// answered with ICMP: its source is the router itself. `count` as in
+    /// `send_routed`.
+    fn route_outer(
+        &mut self,
+        p: P::Buf,
+        vrf: u16,
+        dst: u32,
+        snap: &Snapshot,
+        passes: u8,
+        count: bool,
+    ) {
         let nh = snap
             .fibs
             .get(usize::from(vrf))
@@ -194,37 +212,30 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             return;
         }
         let (_, adj) = snap.resolve(nh, dst);
-        let total = be16(p.data(), ETH_LEN + 2);
+        let adj = *adj;
         match adj.kind {
             AdjKind::Local => self.gre_input(p, vrf, snap, passes),
-            AdjKind::Tunnel => {
-                if total > adj.mtu {
+            AdjKind::Tunnel | AdjKind::Forward | AdjKind::Attached | AdjKind::Glean => {
+                let d = p.data();
+                let (total, df) = (be16(d, ETH_LEN + 2), d[ETH_LEN + 6] & 0x40 != 0);
+                if total <= adj.mtu {
+                    self.send_routed(p, &adj, dst, snap, passes, count);
+                    return;
+                }
+                if df {
                     self.counters.count_drop(DropReason::TooBig);
                     return;
                 }
-                self.tunnel_output(p, adj.port, snap, passes)
-            }
-            AdjKind::Forward | AdjKind::Attached | AdjKind::Glean => {
-                if total > adj.mtu {
-                    self.counters.count_drop(DropReason::TooBig);
-                    return;
-                }
-                let forward = adj.kind == AdjKind::Forward;
-                {
-                    let d = p.data_mut();
-                    if forward {
-                        d[..12].copy_from_slice(&adj.eth);
-                    } else {
-                        d[6..12].copy_from_slice(&adj.eth[6..]);
+                let mut frags: Burst<P::Buf> = Burst::new();
+                match fragment(&self.pool, p, adj.mtu, &mut frags) {
+                    Ok(()) => {
+                        self.counters.fragments.add(frags.len() as u64);
+                        for (i, f) in frags.drain(..).enumerate() {
+                            self.send_routed(f, &adj, dst, snap, passes, count && i == 0);
+                        }
                     }
-                }
-                p.set_vlan((adj.vlan != 0).then_some(adj.vlan));
-                if forward {
-                    self.counters.forwarded.add(1);
-                    self.enqueue_tx_on(adj.port, p);
-                } else {
-                    let adj = *adj;
-                    self.hold_for_neighbor(p, &adj, dst);
+                    Err(FragError::TooSmall) => self.counters.count_drop(DropReason::TooBig),
+                    Err(FragError::NoBuffer) => self.counters.count_drop(DropReason::NoBuffer),
                 }
             }
             AdjKind::Incomplete => self.counters.count_drop(DropReason::Incomplete),

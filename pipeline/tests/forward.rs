@@ -575,3 +575,34 @@ fn random_frames_are_counted_never_panic() {
         "every packet forwarded, answered, punted or dropped with a reason"
     );
 }
+
+/// RFC 1812 §5.2.6: DF clear and larger than the output MTU: forwarded in
+/// fragments of at most the MTU, each with TTL − 1 and its own checksum,
+/// whose data put back in order is the original's.
+#[test]
+fn too_big_without_df_is_fragmented() {
+    let mut l = lab();
+    let mut f = udp_frame(R0, ip(10, 1, 0, 2), ip(10, 9, 0, 1), 64, 2000 - 28);
+    f[14 + 6] = 0;
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = checksum::checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    l.send(0, std::slice::from_ref(&f));
+    let out = l.recv(1);
+    // Gateway MTU 1400: 1376 + 600 bytes of data.
+    assert_eq!(out.len(), 2, "{:?}", l.counters.read());
+    let mut data = Vec::new();
+    for (i, o) in out.iter().enumerate() {
+        assert_eq!(&o[..6], &GW);
+        assert!(o.len() - 14 <= 1400);
+        assert!(ip_checksum_ok(&o[14..]));
+        assert_eq!(o[14 + 8], 63);
+        let fo = u16::from_be_bytes([o[14 + 6], o[14 + 7]]);
+        assert_eq!(usize::from(fo & 0x1fff) * 8, data.len(), "fragment {i}");
+        assert_eq!(fo & 0x2000 != 0, i == 0, "MF on the first only");
+        data.extend_from_slice(&o[34..]);
+    }
+    assert_eq!(data, &f[34..]);
+    let c = l.counters.read();
+    assert_eq!((c.forwarded, c.fragments), (1, 2));
+}

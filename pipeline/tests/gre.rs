@@ -16,7 +16,9 @@ use pipeline::state::{
 use pipeline::testing;
 use pipeline::tunnel::MAX_TUNNEL_PASSES;
 use pipeline::wire::{gre, ipv4};
-use pipeline::{DfPolicy, DropReason, Worker, WorkerConfig, WorkerCounters, WorkerQueues};
+use pipeline::{
+    DfPolicy, DropReason, FragmentPolicy, Worker, WorkerConfig, WorkerCounters, WorkerQueues,
+};
 use pmd::drivers::mem::{self, MemPort};
 use pmd::{Buf, Burst, Mbuf, NativePool, Pool, Port};
 use std::net::Ipv4Addr;
@@ -48,6 +50,7 @@ fn tunnel(iface: u16, vrf: u16, src: u32, dst: u32, key: Option<u32>) -> TunnelS
         sequence: false,
         ttl: 255,
         df: DfPolicy::Copy,
+        fragment: FragmentPolicy::Outer,
         mtu: 1476 - if key.is_some() { 4 } else { 0 },
         up: true,
         seq: Default::default(),
@@ -481,4 +484,117 @@ fn down_tunnels_and_sequence_numbers() {
     );
     l.send(0, &[f]);
     assert_eq!(l.dropped(DropReason::TunnelDown), 1);
+}
+
+/// A UDP frame with DF clear and `payload` bytes.
+fn udp_no_df(
+    dst_mac: [u8; 6],
+    src_mac: [u8; 6],
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    payload: usize,
+) -> Vec<u8> {
+    let mut f = testing::udp(dst_mac, src_mac, src, dst, 64, payload);
+    f[14 + 6] = 0;
+    f[24] = 0;
+    f[25] = 0;
+    let c = pipeline::wire::checksum::checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f
+}
+
+/// Fragment data of `frags` (IPv4 after a 14-byte Ethernet header) put
+/// back together, checking offsets and MF.
+fn reassemble(frags: &[Vec<u8>]) -> Vec<u8> {
+    let mut data = Vec::new();
+    for (i, f) in frags.iter().enumerate() {
+        let ip = ipv4::Packet::new_checked(&f[14..]).unwrap();
+        assert!(ip.verify_checksum());
+        assert_eq!(usize::from(ip.frag_offset()), data.len(), "fragment {i}");
+        assert_eq!(ip.more_frags(), i + 1 < frags.len(), "fragment {i}");
+        data.extend_from_slice(ip.payload());
+    }
+    data
+}
+
+#[test]
+fn df_clear_packets_fragment_the_outer_packet_by_default() {
+    let mut l = lab();
+    // 1500 bytes of inner IPv4 into T9 (MTU 1472): encapsulated whole,
+    // the 1528-byte outer packet leaves p2 (MTU 1500) in two fragments.
+    let f = udp_no_df(
+        R1,
+        H1,
+        Ipv4Addr::new(10, 2, 0, 2),
+        Ipv4Addr::new(172, 16, 0, 5),
+        1472,
+    );
+    l.send(1, std::slice::from_ref(&f));
+    let out = l.recv(2);
+    assert_eq!(out.len(), 2, "{:?}", l.counters.read());
+    assert!(out.iter().all(|o| o.len() - 14 <= 1500));
+    let c = l.counters.read();
+    assert_eq!((c.forwarded, c.fragments), (1, 2));
+    let outer = reassemble(&out);
+    let g = gre::Packet::new_checked(&outer[..]).unwrap();
+    assert_eq!(g.key(), Some(9));
+    let inner = g.payload();
+    assert_eq!(inner.len(), 1500);
+    assert_eq!(&inner[12..], &f[14 + 12..]);
+}
+
+#[test]
+fn inner_fragmentation_sends_each_fragment_through_the_tunnel() {
+    let mut ts = tunnels();
+    ts[usize::from(T9)].fragment = FragmentPolicy::Inner;
+    let mut l = lab_with(ts);
+    let f = udp_no_df(
+        R1,
+        H1,
+        Ipv4Addr::new(10, 2, 0, 2),
+        Ipv4Addr::new(172, 16, 0, 5),
+        1472,
+    );
+    l.send(1, std::slice::from_ref(&f));
+    let out = l.recv(2);
+    assert_eq!(out.len(), 2, "{:?}", l.counters.read());
+    let inners: Vec<Vec<u8>> = out
+        .iter()
+        .map(|o| {
+            let outer = ipv4::Packet::new_checked(&o[14..]).unwrap();
+            assert!(
+                !outer.more_frags() && outer.frag_offset() == 0,
+                "outer whole"
+            );
+            assert!(o.len() - 14 <= 1500);
+            let g = gre::Packet::new_checked(outer.payload()).unwrap();
+            let mut e = vec![0u8; 14];
+            e.extend_from_slice(g.payload());
+            assert!(e.len() - 14 <= 1472, "inner within the tunnel MTU");
+            e
+        })
+        .collect();
+    assert_eq!(reassemble(&inners), &f[34..]);
+    let c = l.counters.read();
+    assert_eq!((c.forwarded, c.fragments), (1, 2));
+}
+
+#[test]
+fn the_hairpin_carries_packets_larger_than_the_tunnel_mtu() {
+    let mut l = lab();
+    // 1500 bytes, DF clear, MAIN -> BGP over the local pair (MTU 1476):
+    // the outer packet is 1524 bytes; the local underlay has no MTU, so it
+    // is decapsulated whole and leaves p1 unfragmented.
+    let f = udp_no_df(
+        R0,
+        H0,
+        Ipv4Addr::new(10, 1, 0, 2),
+        Ipv4Addr::new(10, 2, 0, 2),
+        1472,
+    );
+    l.send(0, std::slice::from_ref(&f));
+    let out = l.recv(1);
+    assert_eq!(out.len(), 1, "{:?}", l.counters.read());
+    assert_eq!(out[0].len(), f.len());
+    assert_eq!(&out[0][14 + 12..], &f[14 + 12..]);
 }
