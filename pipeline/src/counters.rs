@@ -60,7 +60,9 @@ drop_reasons! {
     TunnelDown => "tunnel-down", "routed into, or received from, a tunnel that is down";
     TunnelLoop => "tunnel-loop", "more passes through tunnels than the bound allows (a routing loop through tunnels)";
     TunnelNoRoom => "tunnel-no-room", "no headroom left to prepend the outer headers";
-    FragmentToUs => "fragment-to-us", "IPv4 fragment addressed to the router (not reassembled)";
+    FragmentToUs => "fragment-to-us", "IPv4 fragment where a whole packet is needed";
+    ReassemblyFailed => "reassembly-failed", "fragment of a datagram that could not be reassembled (overlap, too many fragments, too large, evicted)";
+    ReassemblyTimeout => "reassembly-timeout", "fragment of a datagram not complete within the reassembly timeout";
 }
 
 /// One worker's pipeline counters.
@@ -75,6 +77,9 @@ pub struct WorkerCounters {
     /// Fragments sent for packets forwarded in fragments (RFC 1812
     /// §5.2.6); such a packet counts once in `forwarded`.
     pub fragments: Counter,
+    /// Fragments merged into a reassembled datagram (the datagram itself
+    /// is counted by what happens to it).
+    pub reassembled: Counter,
     /// Packets handed to the control plane (ARP, unresolved next hops).
     pub punted: Counter,
     /// Packets the control plane handed to this worker to send.
@@ -107,6 +112,7 @@ impl WorkerCounters {
         CounterValues {
             forwarded: self.forwarded.get(),
             fragments: self.fragments.get(),
+            reassembled: self.reassembled.get(),
             local: self.local.get(),
             punted: self.punted.get(),
             injected: self.injected.get(),
@@ -125,6 +131,8 @@ pub struct CounterValues {
     pub forwarded: u64,
     /// Fragments sent for packets forwarded in fragments.
     pub fragments: u64,
+    /// Fragments merged into reassembled datagrams.
+    pub reassembled: u64,
     /// Packets answered by the data plane itself.
     pub local: u64,
     /// Packets handed to the control plane.
@@ -147,6 +155,7 @@ impl CounterValues {
             let v = w.read();
             s.forwarded += v.forwarded;
             s.fragments += v.fragments;
+            s.reassembled += v.reassembled;
             s.local += v.local;
             s.punted += v.punted;
             s.injected += v.injected;

@@ -612,7 +612,14 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// until a service listens.
     #[cold]
     #[inline(never)]
-    fn local_input(&mut self, p: P::Buf, iface: &IfaceState, snap: &Snapshot, passes: u8) {
+    fn local_input(&mut self, mut p: P::Buf, iface: &IfaceState, snap: &Snapshot, passes: u8) {
+        if be16(p.data(), ETH_LEN + 6) & 0x3fff != 0 {
+            let now = pmd::tsc::rdtsc();
+            match self.reasm.insert(p, iface.vrf, now, &self.counters) {
+                crate::reasm::Reasm::Done(whole) => p = whole,
+                crate::reasm::Reasm::Held => return,
+            }
+        }
         let d = p.data();
         let ip = &d[ETH_LEN..];
         let hl = ((ip[0] & 0x0f) as usize) * 4;

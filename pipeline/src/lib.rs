@@ -15,6 +15,7 @@ pub mod fib;
 mod frag;
 mod ipv4;
 pub mod ratelimit;
+mod reasm;
 pub mod state;
 pub mod testing;
 pub mod tunnel;

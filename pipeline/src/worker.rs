@@ -77,6 +77,8 @@ pub struct Worker<P: Pool, Q: Port<P>> {
     /// Identification of the last IPv4 header this worker built (outer
     /// headers of tunnels).
     pub(crate) ip_id: u16,
+    /// Datagrams addressed to the router being reassembled.
+    pub(crate) reasm: crate::reasm::Reassembly<P::Buf>,
     /// Packets punted per unresolved next hop under the current snapshot.
     glean: [GleanSlot; GLEAN_SLOTS],
 }
@@ -119,6 +121,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             icmp_limit: TokenBucket::new(cfg.icmp_rate, cfg.icmp_burst),
             generation: u64::MAX,
             ip_id: (id as u16).wrapping_mul(0x4000),
+            reasm: crate::reasm::Reassembly::new(),
             glean: [GleanSlot::default(); GLEAN_SLOTS],
         }
     }
@@ -126,6 +129,12 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// This worker's counters.
     pub fn counters(&self) -> &Arc<WorkerCounters> {
         &self.counters
+    }
+
+    /// Fragments held for reassembly (each is counted once the datagram
+    /// completes or fails).
+    pub fn fragments_held(&self) -> usize {
+        self.reasm.held()
     }
 
     /// The ports, for inspection after the worker stopped.
