@@ -27,4 +27,4 @@ pub use state::{
     Adj, AdjKind, DecapMap, DfPolicy, FragmentPolicy, IfaceState, NeighborMap, Rcu, Snapshot,
     TunnelState,
 };
-pub use worker::{Worker, WorkerConfig, WorkerQueues, META_HOLD};
+pub use worker::{Worker, WorkerConfig, WorkerQueues, META_HOLD, META_KEEPALIVE};

@@ -100,6 +100,10 @@ pub(crate) enum Decap {
     /// The inner packet, now the frame's IPv4 packet, belongs to tunnel
     /// number `.0`.
     Inner(u16),
+    /// An empty GRE packet of Protocol Type 0 for tunnel `.0`: the answer
+    /// to a Cisco-style keepalive this router sent, for the control plane
+    /// (the frame is left as it is).
+    Keepalive(u16),
     /// Drop, for this reason.
     Drop(DropReason),
 }
@@ -124,9 +128,6 @@ pub(crate) fn decapsulate<B: Buf>(p: &mut B, vrf: u16, snap: &Snapshot) -> Decap
     if !packet.verify_checksum() {
         return Decap::Drop(DropReason::GreMalformed);
     }
-    if packet.protocol() != gre::PROTO_IPV4 {
-        return Decap::Drop(DropReason::GreProtocol);
-    }
     let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
     let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]);
     let Some(t) = snap.decap.get(vrf, dst, src, packet.key()) else {
@@ -135,6 +136,13 @@ pub(crate) fn decapsulate<B: Buf>(p: &mut B, vrf: u16, snap: &Snapshot) -> Decap
     let Some(tunnel) = snap.tunnels.get(usize::from(t)) else {
         return Decap::Drop(DropReason::GreNoTunnel);
     };
+    match packet.protocol() {
+        gre::PROTO_IPV4 => {}
+        // A keepalive coming back (see `Decap::Keepalive`), even while the
+        // tunnel is down: it is what brings it up again.
+        0 if packet.payload().is_empty() => return Decap::Keepalive(t),
+        _ => return Decap::Drop(DropReason::GreProtocol),
+    }
     if !tunnel.up {
         return Decap::Drop(DropReason::TunnelDown);
     }
@@ -156,7 +164,69 @@ pub(crate) fn decapsulate<B: Buf>(p: &mut B, vrf: u16, snap: &Snapshot) -> Decap
     Decap::Inner(t)
 }
 
+/// Whether the inner frame `d` (Ethernet, IPv4) of tunnel `t` is the far
+/// end's keepalive probe: a GRE packet from this end's address to the far
+/// end's (Cisco's keepalive is a GRE packet inside GRE, which the
+/// receiver decapsulates and routes back to the sender).
+fn is_keepalive_probe(d: &[u8], t: &TunnelState) -> bool {
+    let Some(ip) = d.get(ETH_LEN..ETH_LEN + 20) else {
+        return false;
+    };
+    ip[0] >> 4 == 4
+        && ip[9] == gre::IP_PROTOCOL
+        && u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]) == t.src
+        && u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]) == t.dst
+}
+
+/// Build, in `p` (empty, default headroom), the keepalive probe of tunnel
+/// `t`: outer IPv4 to the far end, GRE, and inside an IPv4 packet from
+/// the far end back to us carrying an empty GRE packet of Protocol Type 0,
+/// which the far end decapsulates and sends back. `id` is the IPv4
+/// identification of both headers. Returns the frame's length, or `None`
+/// without room. The Ethernet header is left for routing to fill.
+pub fn build_keepalive<B: Buf>(p: &mut B, t: &TunnelState, id: u16) -> Option<usize> {
+    let inner_gre = 4usize;
+    let inner_len = 20 + inner_gre;
+    let d = p.append(ETH_LEN + inner_len)?;
+    let ip = &mut d[ETH_LEN..];
+    ip[0] = 0x45;
+    ip[1] = 0;
+    ip[2..4].copy_from_slice(&(inner_len as u16).to_be_bytes());
+    ip[4..6].copy_from_slice(&id.to_be_bytes());
+    ip[6..8].copy_from_slice(&[0, 0]);
+    ip[8] = 255;
+    ip[9] = gre::IP_PROTOCOL;
+    ip[10..12].copy_from_slice(&[0, 0]);
+    ip[12..16].copy_from_slice(&t.dst.to_be_bytes());
+    ip[16..20].copy_from_slice(&t.src.to_be_bytes());
+    let c = checksum::checksum(&ip[..20]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    // The inner GRE: no flags, Protocol Type 0. (Cisco sends the tunnel's
+    // key inside too when it has one.)
+    let mut g = gre::Packet::new_unchecked(&mut ip[20..]);
+    gre::Repr {
+        protocol: 0,
+        checksum: false,
+        key: None,
+        sequence: None,
+    }
+    .emit(&mut g);
+    if !encapsulate(p, t, id) {
+        return None;
+    }
+    Some(p.len())
+}
+
 impl<P: Pool, Q: Port<P>> Worker<P, Q> {
+    /// Send a keepalive probe (built by [`build_keepalive`]) of tunnel
+    /// `t`: route its outer packet in the underlay VRF.
+    pub(crate) fn send_keepalive(&mut self, p: P::Buf, t: u16, snap: &Snapshot) {
+        let Some(tunnel) = snap.tunnels.get(usize::from(t)) else {
+            return;
+        };
+        self.route_outer(p, tunnel.underlay_vrf, tunnel.dst, snap, 1, false);
+    }
+
     /// Send the IPv4 packet `p` (TTL already decremented, MTU checked)
     /// into tunnel number `t`: encapsulate, then route the outer packet.
     #[cold]
@@ -255,9 +325,24 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         }
         match decapsulate(&mut p, vrf, snap) {
             Decap::Drop(r) => self.counters.count_drop(r),
+            Decap::Keepalive(t) => {
+                let tunnel = &snap.tunnels[usize::from(t)];
+                *p.meta_mut() = pmd::Meta {
+                    in_port: tunnel.iface,
+                    vrf,
+                    ..pmd::Meta::default()
+                };
+                self.punt(p);
+            }
             Decap::Inner(t) => {
-                let iface = snap.tunnels[usize::from(t)].iface;
-                self.route_received(p, iface, snap, passes + 1);
+                let tunnel = &snap.tunnels[usize::from(t)];
+                if is_keepalive_probe(p.data(), tunnel) {
+                    // The far end's keepalive: its inner packet goes back
+                    // to it through the underlay, as Cisco's do.
+                    self.route_outer(p, tunnel.underlay_vrf, tunnel.dst, snap, passes + 1, true);
+                    return;
+                }
+                self.route_received(p, tunnel.iface, snap, passes + 1);
             }
         }
     }

@@ -25,6 +25,12 @@ use std::sync::Arc;
 /// destination MAC for the next hop in `meta.next_hop` (an IPv4 address).
 pub const META_HOLD: u16 = 1 << 8;
 
+/// `Meta::flags` of a packet injected by the control plane: a keepalive
+/// probe of tunnel number `meta.out_port`, built by
+/// [`crate::tunnel::build_keepalive`], for the worker to route in the
+/// tunnel's underlay VRF.
+pub const META_KEEPALIVE: u16 = 1 << 9;
+
 /// Queues between one worker and the control plane.
 pub struct WorkerQueues<B> {
     /// Worker → control: ARP and packets awaiting resolution.
@@ -174,7 +180,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             self.generation = snap.generation;
             self.counters.generation.set(snap.generation);
         }
-        self.drain_inject();
+        self.drain_inject(snap);
         let mut total = 0;
         let mut rx: Burst<P::Buf> = Burst::new();
         for i in 0..self.ports.len() {
@@ -190,7 +196,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         total
     }
 
-    fn drain_inject(&mut self) {
+    fn drain_inject(&mut self, snap: &Snapshot) {
         if self.queues.inject.is_empty() {
             return;
         }
@@ -200,6 +206,11 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 break;
             };
             n += 1;
+            if p.meta().flags & META_KEEPALIVE != 0 {
+                let t = p.meta().out_port;
+                self.send_keepalive(p, t, snap);
+                continue;
+            }
             self.enqueue_tx(p);
         }
         self.counters.injected.add(n as u64);

@@ -14,8 +14,9 @@ use pipeline::state::{
     self, Adj, AdjKind, DecapMap, IfaceState, NeighborMap, Snapshot, TunnelState,
 };
 use pipeline::testing;
-use pipeline::tunnel::MAX_TUNNEL_PASSES;
+use pipeline::tunnel::{build_keepalive, MAX_TUNNEL_PASSES};
 use pipeline::wire::{gre, ipv4};
+use pipeline::META_KEEPALIVE;
 use pipeline::{
     DfPolicy, DropReason, FragmentPolicy, Worker, WorkerConfig, WorkerCounters, WorkerQueues,
 };
@@ -167,6 +168,8 @@ struct Lab {
     worker: Worker<NativePool, MemPort<Mbuf>>,
     outside: Vec<MemPort<Mbuf>>,
     counters: Arc<WorkerCounters>,
+    queues: Arc<WorkerQueues<Mbuf>>,
+    tunnels: Vec<TunnelState>,
 }
 
 fn lab_with(tunnels: Vec<TunnelState>) -> Lab {
@@ -178,12 +181,13 @@ fn lab_with(tunnels: Vec<TunnelState>) -> Lab {
         outside.push(b.remove(0));
     }
     let counters = Arc::new(WorkerCounters::default());
+    let queues = Arc::new(WorkerQueues::new(64));
     let worker = Worker::new(
         0,
         inside,
         pool.clone(),
-        state::rcu(snapshot(tunnels)),
-        Arc::new(WorkerQueues::new(64)),
+        state::rcu(snapshot(tunnels.clone())),
+        queues.clone(),
         counters.clone(),
         &WorkerConfig::default(),
     );
@@ -192,6 +196,8 @@ fn lab_with(tunnels: Vec<TunnelState>) -> Lab {
         worker,
         outside,
         counters,
+        queues,
+        tunnels,
     }
 }
 
@@ -637,4 +643,72 @@ fn fragmented_outer_packets_are_reassembled_before_decapsulation() {
     let c = l.counters.read();
     assert_eq!((c.forwarded, c.reassembled, c.total_drops()), (1, 1, 0));
     assert_eq!(l.worker.fragments_held(), 0);
+}
+
+/// Cisco-style keepalives: the far end's probe is routed back to it, the
+/// answer to ours goes to the control plane, and ours is built and sent
+/// through the underlay, also over the local pair.
+#[test]
+fn keepalives_are_answered_sent_and_recognised() {
+    let mut l = lab();
+    // The far end's probe for T9: inside, 198.51.100.1 -> 203.0.113.9 GRE
+    // of Protocol Type 0.
+    let probe = testing::ipv4(
+        R2,
+        PEER,
+        Ipv4Addr::new(198, 51, 100, 1),
+        Ipv4Addr::new(203, 0, 113, 9),
+        255,
+        47,
+        &[0, 0, 0, 0],
+    );
+    l.send(
+        2,
+        &[gre_frame(&[0x20, 0, 0x08, 0, 0, 0, 0, 9], &probe[14..])],
+    );
+    let back = l.recv(2);
+    assert_eq!(back.len(), 1, "{:?}", l.counters.read());
+    assert_eq!(&back[0][..6], &PEER);
+    assert_eq!(&back[0][14..], &probe[14..], "the inner packet, as it was");
+
+    // The answer to our probe: empty GRE, Protocol Type 0, key 9.
+    l.send(2, &[gre_frame(&[0x20, 0, 0, 0, 0, 0, 0, 9], &[])]);
+    let punted = l.queues.punt.pop().expect("handed to the control plane");
+    assert_eq!(punted.meta().in_port, 5, "the tunnel's interface");
+
+    // Our probe for T9, injected by the control plane.
+    let mut p = l.pool.alloc().unwrap();
+    build_keepalive(&mut p, &l.tunnels[usize::from(T9)], 77).unwrap();
+    p.meta_mut().flags = META_KEEPALIVE;
+    p.meta_mut().out_port = T9;
+    assert!(l.queues.inject.push(p).is_ok());
+    l.worker.poll();
+    let out = l.recv(2);
+    assert_eq!(out.len(), 1);
+    let outer = ipv4::Packet::new_checked(&out[0][14..]).unwrap();
+    assert_eq!(outer.dst_addr(), Ipv4Addr::new(203, 0, 113, 9));
+    let g = gre::Packet::new_checked(outer.payload()).unwrap();
+    assert_eq!(g.key(), Some(9));
+    let inner = ipv4::Packet::new_checked(g.payload()).unwrap();
+    assert!(inner.verify_checksum());
+    assert_eq!(inner.src_addr(), Ipv4Addr::new(203, 0, 113, 9));
+    assert_eq!(inner.dst_addr(), Ipv4Addr::new(198, 51, 100, 1));
+    let ig = gre::Packet::new_checked(inner.payload()).unwrap();
+    assert_eq!((ig.protocol(), ig.payload().len()), (0, 0));
+
+    // Over the local pair, T75's probe comes straight back to T75.
+    let mut p = l.pool.alloc().unwrap();
+    build_keepalive(&mut p, &l.tunnels[usize::from(T75)], 78).unwrap();
+    p.meta_mut().flags = META_KEEPALIVE;
+    p.meta_mut().out_port = T75;
+    assert!(l.queues.inject.push(p).is_ok());
+    l.worker.poll();
+    let punted = l.queues.punt.pop().expect("T75's answer");
+    assert_eq!(punted.meta().in_port, 3);
+    assert_eq!(
+        l.counters.read().total_drops(),
+        0,
+        "{:?}",
+        l.counters.read()
+    );
 }
