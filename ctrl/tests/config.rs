@@ -3011,3 +3011,92 @@ fn vrf_imports() {
         "\n{e}"
     );
 }
+
+/// `weir check` of the seed config, in full.
+const SEED_DISPLAY: &str = r#"config t.toml
+workers
+  cores         3
+  control core  0
+  pool size     16384 buffers
+
+vrf default (table 0)
+  interface Vlan2
+    mac        02:77:65:00:00:01
+    mtu        1500
+    addresses  192.0.2.1/31
+    driver     mem link=vlan2 ring=1024 peer=external
+  interface Vlan3
+    mac        02:77:65:00:00:02
+    mtu        9000
+    addresses  192.0.2.2/31
+    driver     mem link=vlan3 ring=1024 peer=external
+  routes
+    prefix        distance  source     next hop
+    192.0.2.0/31  0         connected  dev Vlan2
+    192.0.2.2/31  0         connected  dev Vlan3
+
+vrf MAIN (table 1, rd 65000:1)
+  imports
+    from  prefixes
+    BGP   10.20.0.0/16, 0.0.0.0/0
+  interface lan
+    mac        02:77:65:00:00:03
+    mtu        1500
+    addresses  10.1.0.1/24
+    driver     mem link=lan ring=1024 peer=external
+  tunnel Tunnel75
+    underlay vrf  default
+    source        192.0.2.1 (Vlan2)
+    destination   192.0.2.2 (this router: Vlan3)
+    key           75
+    sequence      no
+    checksum      no
+    ttl           255
+    df            copy
+    fragment      outer
+    overhead      28 bytes (20 IPv4 + 4 GRE + 4 key)
+    mtu           1472 (Vlan2's 1500 - 28)
+    addresses     10.75.0.1/30
+    keepalive     every 5 s, down after 3 missed
+  routes
+    prefix        distance  source     next hop
+    0.0.0.0/0     200       static     via 203.0.113.1 dev inet vrf BGP
+    10.1.0.0/24   0         connected  dev lan
+    10.20.0.0/16  1         static     dev Tunnel75
+    10.75.0.0/30  0         connected  dev Tunnel75
+
+vrf BGP (table 2, rd 65000:2)
+  interface inet
+    mac        02:77:65:00:00:04
+    mtu        1500
+    addresses  203.0.113.2/24
+    driver     mem link=inet ring=1024 peer=external
+  tunnel Tunnel76
+    underlay vrf  default
+    source        192.0.2.2 (Vlan3)
+    destination   192.0.2.1 (this router: Vlan2)
+    key           75
+    sequence      yes
+    checksum      yes
+    ttl           64
+    df            set
+    fragment      inner
+    overhead      36 bytes (20 IPv4 + 4 GRE + 4 key + 4 sequence + 4 checksum)
+    mtu           1400 (at most 8964)
+    addresses     10.75.0.2/30
+    keepalive     off
+  routes
+    prefix          distance  source     next hop
+    10.1.0.0/16     1         static     via 10.75.0.1 dev Tunnel76
+    10.75.0.0/30    0         connected  dev Tunnel76
+    203.0.113.0/24  0         connected  dev inet
+"#;
+
+#[test]
+fn display_shows_tunnels_imports_and_leaked_routes() {
+    let c = ok(SEED);
+    let text = c.to_string();
+    assert_eq!(text, SEED_DISPLAY, "got:\n{text}");
+    assert_eq!(text, c.clone().to_string());
+    assert!(text.lines().all(|l| !l.ends_with(' ')), "{text}");
+}

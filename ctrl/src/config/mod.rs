@@ -518,6 +518,22 @@ impl Tunnel {
     pub fn overhead(&self) -> u16 {
         gre_overhead(self.key.is_some(), self.sequence, self.checksum)
     }
+
+    /// The overhead spelt out, e.g. `20 IPv4 + 4 GRE + 4 key`.
+    pub fn overhead_parts(&self) -> String {
+        let mut s = String::from("20 IPv4 + 4 GRE");
+        for (on, what) in [
+            (self.key.is_some(), "key"),
+            (self.sequence, "sequence"),
+            (self.checksum, "checksum"),
+        ] {
+            if on {
+                s.push_str(" + 4 ");
+                s.push_str(what);
+            }
+        }
+        s
+    }
 }
 
 /// The bytes GRE over IPv4 adds to a packet: 20 (outer IPv4 header) + 4

@@ -1580,18 +1580,6 @@ fn device_path(key: &str, value: &str, dir: &Path) -> Result<String, String> {
 // Tunnels
 // ---------------------------------------------------------------------------
 
-/// The overhead of a tunnel spelt out: `20 IPv4 + 4 GRE + 4 key`.
-fn overhead_parts(key: bool, sequence: bool, checksum: bool) -> String {
-    let mut s = String::from("20 IPv4 + 4 GRE");
-    for (on, what) in [(key, "key"), (sequence, "sequence"), (checksum, "checksum")] {
-        if on {
-            s.push_str(" + 4 ");
-            s.push_str(what);
-        }
-    }
-    s
-}
-
 /// What the later tunnel checks need from the first pass.
 struct TunFacts {
     /// The underlay VRF, if known.
@@ -2042,7 +2030,7 @@ fn tunnel_mtus(
             progress = true;
             let tun = &out[t];
             let overhead = tun.overhead();
-            let parts = overhead_parts(tun.key.is_some(), tun.sequence, tun.checksum);
+            let parts = tun.overhead_parts();
             mtu[t] = match (under, tf[t].mtu) {
                 (_, None) if tf[t].mtu_given => None,
                 (None, m) => m,
