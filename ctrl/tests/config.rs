@@ -3100,3 +3100,34 @@ fn display_shows_tunnels_imports_and_leaked_routes() {
     assert_eq!(text, c.clone().to_string());
     assert!(text.lines().all(|l| !l.ends_with(' ')), "{text}");
 }
+
+#[test]
+fn tunnel_and_leaking_errors_are_all_reported() {
+    let e = Config::load_with(&fixture("tunnel-errors.toml"), &ENV).unwrap_err();
+    let got: Vec<(usize, usize, &str)> = e
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.col, d.field.as_str()))
+        .collect();
+    let want = [
+        (5, 19, "vrf[0] (MAIN).import[0] (MAIN).vrf"),
+        (5, 39, "vrf[0] (MAIN).import[0] (MAIN).prefixes[0]"),
+        (14, 7, "tunnel[0] (Tunnel75).vrf"),
+        (15, 10, "tunnel[0] (Tunnel75).source"),
+        (16, 15, "tunnel[0] (Tunnel75).destination"),
+        (17, 7, "tunnel[0] (Tunnel75).key"),
+        (18, 6, "tunnel[0] (Tunnel75).df"),
+        (19, 7, "tunnel[0] (Tunnel75).mtu"),
+        (20, 26, "tunnel[0] (Tunnel75).keepalive.interval"),
+        (23, 8, "tunnel[1] (Vlan2).name"),
+        (26, 12, "tunnel[1] (Vlan2).fragment"),
+        (32, 13, "route[0] (10.20.0.0/16).interface"),
+        (33, 16, "route[0] (10.20.0.0/16).next_hop_vrf"),
+        (36, 13, "neighbor[0] (10.0.0.2).interface"),
+    ];
+    assert_eq!(got, want, "\n{e}");
+    assert!(
+        e.to_string().ends_with("\n14 errors; nothing was applied"),
+        "{e}"
+    );
+}
