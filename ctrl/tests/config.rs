@@ -6,8 +6,9 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use ctrl::config::{
-    Config, ConfigError, Diagnostic, DpdkOptions, DpdkPortOptions, Driver, Env, FrameSize, IfAddr,
-    Repeat, RouteAction, RouteDistinguisher,
+    gre_overhead, Config, ConfigError, Diagnostic, DpdkOptions, DpdkPortOptions, Driver, Env,
+    FrameSize, IfAddr, IfRef, Keepalive, Repeat, RouteAction, RouteDistinguisher, Tunnel, TunnelDf,
+    TunnelFragment, VrfImport,
 };
 
 const ENV: Env = Env { cpus: 4 };
@@ -484,7 +485,7 @@ fn type_errors_and_unknown_keys_are_all_reported() {
         .map(|d| format!("{}:{} {}: {}", d.line, d.col, d.field, d.message))
         .collect();
     let want = [
-        "2:1 vrfs: unknown key \"vrfs\"; did you mean \"vrf\"? (allowed: workers, dpdk, vrf, interface, route, neighbor)",
+        "2:1 vrfs: unknown key \"vrfs\"; did you mean \"vrf\"? (allowed: workers, dpdk, vrf, interface, tunnel, route, neighbor)",
         "3:9 route: expected an array of tables ([[route]]), found a table",
         "6:9 workers.cores: expected an array of integers, found an integer",
         "7:1 workers.pool: unknown key \"pool\"; did you mean \"pool_size\"? (allowed: cores, control_core, pool_size)",
@@ -545,7 +546,7 @@ fn unknown_keys() {
         4,
         1,
         "route[0] (10.0.0.0/8).metric",
-        "(allowed: vrf, prefix, via, interface, action, distance)",
+        "(allowed: vrf, prefix, via, interface, next_hop_vrf, action, distance)",
     );
     one_error(
         "[[neighbour]]\ninterface = \"x\"\n",
@@ -2075,5 +2076,1058 @@ fn dpdk_eal_args() {
             "4",
             "--vdev=net_null9"
         ]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// GRE tunnels and route leaking
+// ---------------------------------------------------------------------------
+
+/// The seed's switch: VRFs MAIN and BGP over the default underlay, joined
+/// by the Tunnel75/Tunnel76 hairpin, a route through a tunnel, a leaked
+/// route and an import.
+const SEED: &str = r#"[[vrf]]
+name = "MAIN"
+table = 1
+rd = "65000:1"
+import = [{ vrf = "BGP", prefixes = ["10.20.0.0/16", "0.0.0.0/0"] }]
+
+[[vrf]]
+name = "BGP"
+table = 2
+rd = "65000:2"
+
+[[interface]]
+name = "Vlan2"
+addresses = ["192.0.2.1/31"]
+mem = { link = "vlan2" }
+
+[[interface]]
+name = "Vlan3"
+addresses = ["192.0.2.2/31"]
+mtu = 9000
+mem = { link = "vlan3" }
+
+[[interface]]
+name = "lan"
+vrf = "MAIN"
+addresses = ["10.1.0.1/24"]
+mem = { link = "lan" }
+
+[[interface]]
+name = "inet"
+vrf = "BGP"
+addresses = ["203.0.113.2/24"]
+mem = { link = "inet" }
+
+[[tunnel]]
+name = "Tunnel75"
+vrf = "MAIN"
+underlay_vrf = "default"
+source = "192.0.2.1"
+destination = "192.0.2.2"
+key = 75
+addresses = ["10.75.0.1/30"]
+keepalive = { interval = 5 }
+
+[[tunnel]]
+name = "Tunnel76"
+vrf = "BGP"
+source = "Vlan3"
+destination = "192.0.2.1"
+key = 75
+sequence = true
+checksum = true
+ttl = 64
+df = "set"
+mtu = 1400
+addresses = ["10.75.0.2/30"]
+
+[[route]]
+vrf = "MAIN"
+prefix = "10.20.0.0/16"
+interface = "Tunnel75"
+
+[[route]]
+vrf = "MAIN"
+prefix = "0.0.0.0/0"
+next_hop_vrf = "BGP"
+via = "203.0.113.1"
+interface = "inet"
+distance = 200
+
+[[route]]
+vrf = "BGP"
+prefix = "10.1.0.0/16"
+via = "10.75.0.1"
+interface = "Tunnel76"
+"#;
+
+#[test]
+fn seed_topology_resolves() {
+    let c = ok(SEED);
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+
+    // VRFs: MAIN imports from BGP.
+    assert_eq!(c.vrf_index("MAIN"), Some(1));
+    assert_eq!(c.vrf_index("BGP"), Some(2));
+    assert_eq!(
+        c.vrfs[1].imports,
+        [VrfImport {
+            from: 2,
+            prefixes: vec![(ip("10.20.0.0"), 16), (ip("0.0.0.0"), 0)],
+        }]
+    );
+    assert!(c.vrfs[0].imports.is_empty() && c.vrfs[2].imports.is_empty());
+    assert!(c.vrfs[1].imports[0].covers(ip("10.20.3.0"), 24));
+    assert!(c.vrfs[1].imports[0].covers(ip("0.0.0.0"), 0));
+    let only = VrfImport {
+        from: 2,
+        prefixes: vec![(ip("10.20.0.0"), 16)],
+    };
+    assert!(only.covers(ip("10.20.0.0"), 16));
+    assert!(!only.covers(ip("10.0.0.0"), 8), "less specific");
+    assert!(!only.covers(ip("10.21.0.0"), 16));
+
+    // The hairpin: each tunnel's destination is the other's source.
+    assert_eq!(
+        c.tunnels[0],
+        Tunnel {
+            name: "Tunnel75".into(),
+            vrf: 1,
+            underlay_vrf: 0,
+            source: ip("192.0.2.1"),
+            source_on: IfRef::Interface(0),
+            destination: ip("192.0.2.2"),
+            key: Some(75),
+            sequence: false,
+            checksum: false,
+            ttl: 255,
+            df: TunnelDf::Copy,
+            fragment: TunnelFragment::Outer,
+            mtu: 1472,
+            addresses: vec![IfAddr {
+                addr: ip("10.75.0.1"),
+                len: 30
+            }],
+            keepalive: Some(Keepalive {
+                interval: 5,
+                retries: 3
+            }),
+        }
+    );
+    assert_eq!(
+        c.tunnels[1],
+        Tunnel {
+            name: "Tunnel76".into(),
+            vrf: 2,
+            underlay_vrf: 0,
+            source: ip("192.0.2.2"),
+            source_on: IfRef::Interface(1),
+            destination: ip("192.0.2.1"),
+            key: Some(75),
+            sequence: true,
+            checksum: true,
+            ttl: 64,
+            df: TunnelDf::Set,
+            // The default with df = "set".
+            fragment: TunnelFragment::Inner,
+            mtu: 1400,
+            addresses: vec![IfAddr {
+                addr: ip("10.75.0.2"),
+                len: 30
+            }],
+            keepalive: None,
+        }
+    );
+    assert_eq!((c.tunnels[0].overhead(), c.tunnels[1].overhead()), (28, 36));
+    assert_eq!(c.tunnel_index("Tunnel76"), Some(1));
+    assert_eq!(c.interface_index("Tunnel76"), None);
+    assert_eq!(c.if_name(IfRef::Tunnel(0)), "Tunnel75");
+    assert_eq!(c.if_mtu(IfRef::Interface(1)), 9000);
+
+    // A route through a tunnel, a leaked route and one back through the
+    // other tunnel.
+    let r = &c.routes[0];
+    assert_eq!(
+        (r.vrf, r.next_hop_vrf, r.via, r.interface, r.tunnel),
+        (1, 1, None, None, Some(0))
+    );
+    let r = &c.routes[1];
+    assert_eq!(
+        (r.vrf, r.prefix, r.len, r.next_hop_vrf),
+        (1, ip("0.0.0.0"), 0, 2)
+    );
+    assert_eq!(
+        (r.via, r.interface, r.tunnel, r.distance),
+        (Some(ip("203.0.113.1")), Some(3), None, 200)
+    );
+    let r = &c.routes[2];
+    assert_eq!(
+        (r.vrf, r.next_hop_vrf, r.via, r.interface, r.tunnel),
+        (2, 2, Some(ip("10.75.0.1")), None, Some(1))
+    );
+
+    // Tunnel subnets are not connected routes of a port.
+    assert!(c
+        .connected_routes()
+        .iter()
+        .all(|r| r.prefix != ip("10.75.0.0")));
+
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["tunnels"][0]["source_on"]["interface"], 0);
+    assert_eq!(json["tunnels"][1]["df"], "set");
+    assert_eq!(json["vrfs"][1]["imports"][0]["from"], 2);
+}
+
+/// A tunnel named T over `Vlan2` (MTU `mtu`) with these extra lines.
+fn tunnel_with(mtu: u16, extra: &str) -> String {
+    format!(
+        "[[interface]]\nname = \"Vlan2\"\naddresses = [\"192.0.2.1/24\"]\nmtu = {mtu}\n\
+         mem = {{ link = \"v\" }}\n\n[[tunnel]]\nname = \"T\"\nsource = \"192.0.2.1\"\n\
+         destination = \"198.51.100.7\"\n{extra}"
+    )
+}
+
+#[test]
+fn default_tunnel_mtu_for_every_option() {
+    for key in [false, true] {
+        for sequence in [false, true] {
+            for checksum in [false, true] {
+                let mut extra = format!("sequence = {sequence}\nchecksum = {checksum}\n");
+                if key {
+                    extra.push_str("key = 4294967295\n");
+                }
+                let want = 24 + 4 * (key as u16 + sequence as u16 + checksum as u16);
+                assert_eq!(gre_overhead(key, sequence, checksum), want);
+                for under in [1500, 9000] {
+                    let c = ok(&tunnel_with(under, &extra));
+                    let t = &c.tunnels[0];
+                    assert_eq!(
+                        (t.overhead(), t.mtu),
+                        (want, under - want),
+                        "key {key} sequence {sequence} checksum {checksum} over {under}"
+                    );
+                }
+            }
+        }
+    }
+    // Without options: 1476, as the seed's `show interface` says.
+    assert_eq!(ok(&tunnel_with(1500, "")).tunnels[0].mtu, 1476);
+    // The largest MTU allowed is the default; a smaller one is kept.
+    assert_eq!(ok(&tunnel_with(1500, "mtu = 1476\n")).tunnels[0].mtu, 1476);
+    assert_eq!(ok(&tunnel_with(1500, "mtu = 68\n")).tunnels[0].mtu, 68);
+}
+
+#[test]
+fn tunnel_defaults() {
+    let c = ok(&tunnel_with(1500, ""));
+    let t = &c.tunnels[0];
+    assert_eq!((t.vrf, t.underlay_vrf), (0, 0));
+    assert_eq!(
+        (t.key, t.sequence, t.checksum, t.ttl),
+        (None, false, false, 255)
+    );
+    assert_eq!((t.df, t.fragment), (TunnelDf::Copy, TunnelFragment::Outer));
+    assert_eq!((t.addresses.len(), t.keepalive), (0, None));
+    let c = ok(&tunnel_with(
+        1500,
+        "df = \"clear\"\nfragment = \"inner\"\nkeepalive = {}\n",
+    ));
+    let t = &c.tunnels[0];
+    assert_eq!((t.df, t.fragment), (TunnelDf::Clear, TunnelFragment::Inner));
+    assert_eq!(
+        t.keepalive,
+        Some(Keepalive {
+            interval: 10,
+            retries: 3
+        })
+    );
+    // Sourced from another tunnel's address (U from T's), and from a
+    // tunnel's name (W from U's first address): that tunnel's MTU bounds
+    // this one's.
+    let c = ok(&tunnel_with(
+        1500,
+        "addresses = [\"10.9.0.1/30\"]\n[[tunnel]]\nname = \"U\"\nsource = \"10.9.0.1\"\n\
+         destination = \"10.9.0.2\"\naddresses = [\"10.10.0.1/30\"]\n[[tunnel]]\nname = \"W\"\n\
+         source = \"U\"\ndestination = \"10.10.0.2\"\nkey = 1\n",
+    ));
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    let u = &c.tunnels[1];
+    assert_eq!(
+        (u.source, u.source_on, u.mtu),
+        (ip("10.9.0.1"), IfRef::Tunnel(0), 1476 - 24)
+    );
+    let w = &c.tunnels[2];
+    assert_eq!(
+        (w.source, w.source_on, w.mtu),
+        (ip("10.10.0.1"), IfRef::Tunnel(1), 1452 - 28)
+    );
+}
+
+/// Line 24 onwards of a test config: the tunnel, route or neighbor under
+/// test (line 23 is empty).
+fn over(extra: &str) -> String {
+    const BASE: &str = r#"[[vrf]]
+name = "MAIN"
+table = 1
+
+[[vrf]]
+name = "BGP"
+table = 2
+
+[[interface]]
+name = "Vlan2"
+addresses = ["192.0.2.1/31"]
+mem = { link = "v2" }
+
+[[interface]]
+name = "Vlan3"
+addresses = ["192.0.2.2/31"]
+mem = { link = "v3" }
+
+[[interface]]
+name = "lan"
+vrf = "MAIN"
+mem = { link = "lan" }
+"#;
+    format!("{BASE}\n{extra}")
+}
+
+/// Tunnel75 in MAIN from Vlan2's address to Vlan3's (lines 24-28), then
+/// `extra` from line 29.
+fn t75(extra: &str) -> String {
+    over(&format!(
+        "[[tunnel]]\nname = \"Tunnel75\"\nvrf = \"MAIN\"\nsource = \"192.0.2.1\"\n\
+         destination = \"192.0.2.2\"\n{extra}"
+    ))
+}
+
+#[test]
+fn tunnel_base_configs_are_good() {
+    let c = ok(&t75("addresses = [\"10.75.0.1/30\"]\n"));
+    assert_eq!(c.tunnels[0].source_on, IfRef::Interface(0));
+}
+
+#[test]
+fn tunnel_unknown_vrfs() {
+    one_error(
+        &over("[[tunnel]]\nname = \"T\"\nvrf = \"NOPE\"\nsource = \"192.0.2.1\"\ndestination = \"192.0.2.2\"\n"),
+        26,
+        7,
+        "tunnel[0] (T).vrf",
+        "unknown VRF \"NOPE\" (defined: default, MAIN, BGP)",
+    );
+    one_error(
+        &t75("underlay_vrf = \"INET\"\n"),
+        29,
+        16,
+        "tunnel[0] (Tunnel75).underlay_vrf",
+        "unknown VRF \"INET\" (defined: default, MAIN, BGP)",
+    );
+}
+
+#[test]
+fn tunnel_source_not_local_to_the_underlay() {
+    one_error(
+        &over("[[tunnel]]\nname = \"T\"\nsource = \"192.0.2.9\"\ndestination = \"192.0.2.2\"\n"),
+        26,
+        10,
+        "tunnel[0] (T).source",
+        "192.0.2.9 is not an address of this router in the underlay VRF \"default\" (its \
+         addresses there: 192.0.2.1 on Vlan2, 192.0.2.2 on Vlan3)",
+    );
+    // An address of the router, but in another VRF: say where.
+    one_error(
+        &over("[[tunnel]]\nname = \"T\"\nunderlay_vrf = \"BGP\"\nsource = \"192.0.2.1\"\ndestination = \"192.0.2.2\"\n"),
+        27,
+        10,
+        "tunnel[0] (T).source",
+        "192.0.2.1 is not an address of this router in the underlay VRF \"BGP\" (it has none \
+         there); it is Vlan2's address in VRF \"default\"",
+    );
+    one_error(
+        &over("[[tunnel]]\nname = \"T\"\nsource = \"192.0.2\"\ndestination = \"192.0.2.2\"\n"),
+        26,
+        10,
+        "tunnel[0] (T).source",
+        "invalid IPv4 address \"192.0.2\"",
+    );
+    // The tunnel's own addresses are in its overlay VRF.
+    one_error(
+        &t75("addresses = [\"10.75.0.1/30\"]\n[[tunnel]]\nname = \"T\"\nsource = \"10.75.0.1\"\ndestination = \"192.0.2.2\"\n"),
+        32,
+        10,
+        "tunnel[1] (T).source",
+        "it is Tunnel75's address in VRF \"MAIN\"",
+    );
+}
+
+#[test]
+fn tunnel_source_interface_by_name() {
+    one_error(
+        &over("[[tunnel]]\nname = \"T\"\nunderlay_vrf = \"MAIN\"\nsource = \"Vlan2\"\ndestination = \"192.0.2.2\"\n"),
+        27,
+        10,
+        "tunnel[0] (T).source",
+        "interface \"Vlan2\" is in VRF \"default\", not in the tunnel's underlay VRF \"MAIN\"",
+    );
+    one_error(
+        &over("[[tunnel]]\nname = \"T\"\nunderlay_vrf = \"MAIN\"\nsource = \"lan\"\ndestination = \"192.0.2.2\"\n"),
+        27,
+        10,
+        "tunnel[0] (T).source",
+        "interface \"lan\" has no address to be the tunnel's source",
+    );
+    one_error(
+        &over("[[tunnel]]\nname = \"T\"\nsource = \"Vlan9\"\ndestination = \"192.0.2.2\"\n"),
+        26,
+        10,
+        "tunnel[0] (T).source",
+        "unknown interface \"Vlan9\" (defined: Vlan2, Vlan3, lan, T)",
+    );
+    // The first address is the source.
+    let c = ok(&over(
+        "[[tunnel]]\nname = \"T\"\nsource = \"Vlan3\"\ndestination = \"192.0.2.1\"\n",
+    ));
+    assert_eq!(c.tunnels[0].source, Ipv4Addr::new(192, 0, 2, 2));
+}
+
+#[test]
+fn tunnel_bad_destination() {
+    let t = |dst: &str| {
+        over(&format!(
+            "[[tunnel]]\nname = \"T\"\nsource = \"192.0.2.1\"\ndestination = \"{dst}\"\n"
+        ))
+    };
+    one_error(
+        &t("192.0.2.1"),
+        27,
+        15,
+        "tunnel[0] (T).destination",
+        "192.0.2.1 is the tunnel's source; the far end is another address",
+    );
+    one_error(
+        &t("239.1.1.1"),
+        27,
+        15,
+        "tunnel[0] (T).destination",
+        "239.1.1.1 is a multicast address, not a host address",
+    );
+    one_error(
+        &t("127.0.0.1"),
+        27,
+        15,
+        "tunnel[0] (T).destination",
+        "127.0.0.1 is a loopback address",
+    );
+    one_error(
+        &t("255.255.255.255"),
+        27,
+        15,
+        "tunnel[0] (T).destination",
+        "in 240.0.0.0/4",
+    );
+    one_error(
+        &t("example.net"),
+        27,
+        15,
+        "tunnel[0] (T).destination",
+        "invalid IPv4 address \"example.net\"",
+    );
+    one_error(
+        &over("[[tunnel]]\nname = \"T\"\nsource = \"192.0.2.1\"\n"),
+        24,
+        1,
+        "tunnel[0] (T).destination",
+        "missing (required)",
+    );
+    one_error(
+        &over("[[tunnel]]\nname = \"T\"\ndestination = \"192.0.2.2\"\n"),
+        24,
+        1,
+        "tunnel[0] (T).source",
+        "missing (required)",
+    );
+}
+
+#[test]
+fn tunnel_mtu_range_and_underlay() {
+    one_error(
+        &t75("mtu = 67\n"),
+        29,
+        7,
+        "tunnel[0] (Tunnel75).mtu",
+        "67 is out of range (68..=9216)",
+    );
+    one_error(
+        &t75("mtu = 1500\n"),
+        29,
+        7,
+        "tunnel[0] (Tunnel75).mtu",
+        "1500 is larger than 1476: Vlan2's MTU 1500 minus the tunnel's overhead of 24 bytes \
+         (20 IPv4 + 4 GRE)",
+    );
+    one_error(
+        &t75("key = 1\nsequence = true\nchecksum = true\nmtu = 1465\n"),
+        32,
+        7,
+        "tunnel[0] (Tunnel75).mtu",
+        "1465 is larger than 1464: Vlan2's MTU 1500 minus the tunnel's overhead of 36 bytes \
+         (20 IPv4 + 4 GRE + 4 key + 4 sequence + 4 checksum)",
+    );
+    // A default under 68: the source's interface is too small.
+    one_error(
+        &tunnel_with(90, "key = 7\n"),
+        9,
+        10,
+        "tunnel[0] (T).source",
+        "the tunnel's MTU would be 62: Vlan2's MTU 90 minus the tunnel's overhead of 28 bytes \
+         (20 IPv4 + 4 GRE + 4 key), below the minimum of 68",
+    );
+    // Over another tunnel: that tunnel's MTU is the limit.
+    one_error(
+        &t75("mtu = 1400\naddresses = [\"10.75.0.1/30\"]\n[[tunnel]]\nname = \"T\"\nunderlay_vrf = \"MAIN\"\nsource = \"Tunnel75\"\ndestination = \"10.75.0.2\"\nmtu = 1390\n"),
+        36,
+        7,
+        "tunnel[1] (T).mtu",
+        "1390 is larger than 1376: tunnel Tunnel75's MTU 1400 minus the tunnel's overhead of 24",
+    );
+}
+
+#[test]
+fn tunnels_sourced_from_each_other() {
+    let e = errors(&over(
+        "[[tunnel]]\nname = \"A\"\nsource = \"10.0.1.1\"\ndestination = \"192.0.2.2\"\n\
+         addresses = [\"10.0.0.1/30\"]\n\
+         [[tunnel]]\nname = \"B\"\nsource = \"10.0.0.1\"\ndestination = \"192.0.2.2\"\n\
+         addresses = [\"10.0.1.1/30\"]\n",
+    ));
+    let got: Vec<String> = e
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}:{} {}: {}", d.line, d.col, d.field, d.message))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "26:10 tunnel[0] (A).source: 10.0.1.1 is an address of tunnel B, whose source \
+             leads back to this tunnel: tunnels cannot take their sources from each other in \
+             a cycle (A → B → A)",
+            "31:10 tunnel[1] (B).source: 10.0.0.1 is an address of tunnel A, whose source \
+             leads back to this tunnel: tunnels cannot take their sources from each other in \
+             a cycle (B → A → B)",
+        ],
+        "\n{e}"
+    );
+    one_error(
+        &over("[[tunnel]]\nname = \"A\"\nsource = \"A\"\ndestination = \"192.0.2.2\"\naddresses = [\"10.0.0.1/30\"]\n"),
+        26,
+        10,
+        "tunnel[0] (A).source",
+        "10.0.0.1 is this tunnel's own address: a tunnel cannot carry itself",
+    );
+}
+
+#[test]
+fn tunnels_with_the_same_endpoints_and_key() {
+    let second = "[[tunnel]]\nname = \"Tunnel77\"\nvrf = \"BGP\"\nsource = \"Vlan2\"\n\
+                  destination = \"192.0.2.2\"\n";
+    one_error(
+        &t75(second),
+        33,
+        15,
+        "tunnel[1] (Tunnel77).destination",
+        "tunnel[0] (Tunnel75) (line 28) has the same underlay VRF \"default\", source \
+         192.0.2.1, destination 192.0.2.2 and no key: received packets could not be told \
+         apart (give one of them another key)",
+    );
+    one_error(
+        &t75(&format!("key = 9\n{second}key = 9\n")),
+        34,
+        15,
+        "tunnel[1] (Tunnel77).destination",
+        "and key 9: received packets",
+    );
+    // Another key, or none against one, tells them apart; so does the
+    // reverse direction (the hairpin).
+    ok(&t75(&format!("key = 9\n{second}key = 10\n")));
+    ok(&t75(&format!("key = 9\n{second}")));
+    ok(&t75(
+        "[[tunnel]]\nname = \"Tunnel76\"\nvrf = \"BGP\"\nsource = \"192.0.2.2\"\n\
+         destination = \"192.0.2.1\"\n",
+    ));
+}
+
+#[test]
+fn tunnel_names() {
+    one_error(
+        &t75("[[tunnel]]\nname = \"Vlan3\"\nsource = \"192.0.2.1\"\ndestination = \"198.51.100.1\"\n"),
+        30,
+        8,
+        "tunnel[1] (Vlan3).name",
+        "\"Vlan3\" is already the name of an interface (line 15); interfaces and tunnels \
+         share names",
+    );
+    one_error(
+        &t75("[[tunnel]]\nname = \"Tunnel75\"\nsource = \"192.0.2.1\"\ndestination = \"198.51.100.1\"\n"),
+        30,
+        8,
+        "tunnel[1] (Tunnel75).name",
+        "duplicate tunnel name \"Tunnel75\" (first defined at line 25)",
+    );
+    one_error(
+        &over("[[tunnel]]\nname = \"Tunnel 75\"\nsource = \"192.0.2.1\"\ndestination = \"192.0.2.2\"\n"),
+        25,
+        8,
+        "tunnel[0] (Tunnel 75).name",
+        "tunnel name \"Tunnel 75\" contains ' '",
+    );
+    one_error(
+        &over("[[tunnel]]\nname = \"GigabitTunnel750\"\nsource = \"192.0.2.1\"\ndestination = \"192.0.2.2\"\n"),
+        25,
+        8,
+        "tunnel[0] (GigabitTunnel750).name",
+        "is 16 characters long; the limit is 15",
+    );
+}
+
+#[test]
+fn tunnel_options() {
+    one_error(
+        &t75("key = -1\n"),
+        29,
+        7,
+        "tunnel[0] (Tunnel75).key",
+        "-1 is out of range (0..=4294967295)",
+    );
+    one_error(
+        &t75("key = 4294967296\n"),
+        29,
+        7,
+        "tunnel[0] (Tunnel75).key",
+        "4294967296 is out of range (0..=4294967295)",
+    );
+    one_error(
+        &t75("ttl = 0\n"),
+        29,
+        7,
+        "tunnel[0] (Tunnel75).ttl",
+        "0 is out of range (1..=255)",
+    );
+    one_error(
+        &t75("df = \"copied\"\n"),
+        29,
+        6,
+        "tunnel[0] (Tunnel75).df",
+        "unknown df \"copied\" (expected copy, set or clear)",
+    );
+    one_error(
+        &t75("fragment = \"both\"\n"),
+        29,
+        12,
+        "tunnel[0] (Tunnel75).fragment",
+        "unknown fragment \"both\" (expected outer or inner)",
+    );
+    one_error(
+        &t75("df = \"set\"\nfragment = \"outer\"\n"),
+        30,
+        12,
+        "tunnel[0] (Tunnel75).fragment",
+        "\"outer\" fragments the outer packet, but df = \"set\" forbids it",
+    );
+    one_error(
+        &t75("keepalive = { interval = 0, retries = 3 }\n"),
+        29,
+        26,
+        "tunnel[0] (Tunnel75).keepalive.interval",
+        "0 is out of range (1..=32767)",
+    );
+    one_error(
+        &t75("keepalive = { interval = 10, retries = 256 }\n"),
+        29,
+        40,
+        "tunnel[0] (Tunnel75).keepalive.retries",
+        "256 is out of range (1..=255)",
+    );
+    one_error(
+        &t75("keepalive = { period = 10 }\n"),
+        29,
+        15,
+        "tunnel[0] (Tunnel75).keepalive.period",
+        "unknown key \"period\" (allowed: interval, retries)",
+    );
+    one_error(
+        &t75("keepalive = true\n"),
+        29,
+        13,
+        "tunnel[0] (Tunnel75).keepalive",
+        "expected a table, found a boolean",
+    );
+    one_error(
+        &t75("sequence = 1\n"),
+        29,
+        12,
+        "tunnel[0] (Tunnel75).sequence",
+        "expected true or false, found an integer",
+    );
+    one_error(
+        &t75("destnation = \"192.0.2.2\"\n"),
+        29,
+        1,
+        "tunnel[0] (Tunnel75).destnation",
+        "unknown key \"destnation\"; did you mean \"destination\"? (allowed: name, vrf, \
+         underlay_vrf, source, destination, key, sequence, checksum, ttl, df, fragment, mtu, \
+         addresses, keepalive)",
+    );
+}
+
+#[test]
+fn tunnel_addresses() {
+    one_error(
+        &t75("addresses = [\"10.75.0.0/30\"]\n"),
+        29,
+        14,
+        "tunnel[0] (Tunnel75).addresses[0]",
+        "10.75.0.0 is the network address of 10.75.0.0/30",
+    );
+    // Subnets must not overlap an interface's or another tunnel's in the
+    // same VRF; in another VRF they may.
+    one_error(
+        &over("[[interface]]\nname = \"lan2\"\nvrf = \"MAIN\"\naddresses = [\"10.75.0.5/24\"]\nmem = { link = \"lan2\" }\n\n[[tunnel]]\nname = \"Tunnel75\"\nvrf = \"MAIN\"\nsource = \"192.0.2.1\"\ndestination = \"192.0.2.2\"\naddresses = [\"10.75.0.1/30\"]\n"),
+        35,
+        14,
+        "tunnel[0] (Tunnel75).addresses[0]",
+        "10.75.0.1/30 overlaps 10.75.0.5/24 on lan2 in VRF \"MAIN\"",
+    );
+    one_error(
+        &t75("addresses = [\"10.75.0.1/30\"]\n[[tunnel]]\nname = \"T\"\nvrf = \"MAIN\"\nsource = \"192.0.2.1\"\ndestination = \"198.51.100.1\"\naddresses = [\"10.75.0.2/30\"]\n"),
+        35,
+        14,
+        "tunnel[1] (T).addresses[0]",
+        "10.75.0.2/30 overlaps 10.75.0.1/30 on tunnel Tunnel75 in VRF \"MAIN\"",
+    );
+    ok(&t75("addresses = [\"10.75.0.1/30\"]\n[[tunnel]]\nname = \"Tunnel76\"\nvrf = \"BGP\"\nsource = \"192.0.2.2\"\ndestination = \"192.0.2.1\"\naddresses = [\"10.75.0.2/30\"]\n"));
+}
+
+#[test]
+fn routes_through_tunnels() {
+    let tun = "addresses = [\"10.75.0.1/30\"]\n\n";
+    // Line 31 onwards: the route.
+    let c = ok(&t75(&format!(
+        "{tun}[[route]]\nvrf = \"MAIN\"\nprefix = \"10.20.0.0/16\"\nvia = \"10.75.0.2\"\ninterface = \"Tunnel75\"\n"
+    )));
+    assert_eq!((c.routes[0].interface, c.routes[0].tunnel), (None, Some(0)));
+    one_error(
+        &t75(&format!(
+            "{tun}[[route]]\nprefix = \"10.20.0.0/16\"\ninterface = \"Tunnel75\"\n"
+        )),
+        33,
+        13,
+        "route[0] (10.20.0.0/16).interface",
+        "tunnel \"Tunnel75\" is in VRF \"MAIN\", not in the route's VRF \"default\"",
+    );
+    one_error(
+        &t75(&format!(
+            "{tun}[[route]]\nvrf = \"MAIN\"\nprefix = \"10.20.0.0/16\"\ninterface = \"Tunnel76\"\n"
+        )),
+        34,
+        13,
+        "route[0] (10.20.0.0/16).interface",
+        "unknown interface \"Tunnel76\" (defined: Vlan2, Vlan3, lan, Tunnel75)",
+    );
+    one_error(
+        &t75(&format!(
+            "{tun}[[route]]\nvrf = \"MAIN\"\nprefix = \"10.20.0.0/16\"\nvia = \"10.75.0.1\"\n"
+        )),
+        34,
+        7,
+        "route[0] (10.20.0.0/16).via",
+        "10.75.0.1 is this router's own address (on Tunnel75); a next hop is another host",
+    );
+}
+
+#[test]
+fn neighbor_on_a_tunnel() {
+    one_error(
+        &t75("addresses = [\"10.75.0.1/30\"]\n[[neighbor]]\ninterface = \"Tunnel75\"\naddress = \"10.75.0.2\"\nmac = \"02:00:00:00:00:99\"\n"),
+        31,
+        13,
+        "neighbor[0] (10.75.0.2).interface",
+        "\"Tunnel75\" is a GRE tunnel: point-to-point, without ARP, so it takes no neighbors",
+    );
+}
+
+#[test]
+fn leaked_routes() {
+    // Line 24 onwards: the route. lan (MAIN) gets an address first.
+    let base = |route: &str| {
+        over(&format!(
+            "[[interface]]\nname = \"core\"\nvrf = \"BGP\"\naddresses = [\"10.5.0.1/24\"]\nmem = {{ link = \"core\" }}\n\n{route}"
+        ))
+    };
+    let c = ok(&base(
+        "[[route]]\nvrf = \"MAIN\"\nprefix = \"0.0.0.0/0\"\nnext_hop_vrf = \"BGP\"\nvia = \"10.5.0.2\"\ninterface = \"core\"\n",
+    ));
+    let r = &c.routes[0];
+    assert_eq!(
+        (r.vrf, r.next_hop_vrf, r.interface, r.tunnel),
+        (1, 2, Some(3), None)
+    );
+    one_error(
+        &base("[[route]]\nvrf = \"MAIN\"\nprefix = \"0.0.0.0/0\"\nnext_hop_vrf = \"INET\"\nvia = \"10.5.0.2\"\n"),
+        33,
+        16,
+        "route[0] (0.0.0.0/0).next_hop_vrf",
+        "unknown VRF \"INET\" (defined: default, MAIN, BGP)",
+    );
+    // The interface is checked against next_hop_vrf, not the route's VRF.
+    one_error(
+        &base("[[route]]\nvrf = \"BGP\"\nprefix = \"0.0.0.0/0\"\nnext_hop_vrf = \"MAIN\"\ninterface = \"core\"\n"),
+        34,
+        13,
+        "route[0] (0.0.0.0/0).interface",
+        "interface \"core\" is in VRF \"BGP\", not in the next_hop_vrf \"MAIN\"",
+    );
+    // So is via: 10.5.0.1 is the router's own in BGP.
+    one_error(
+        &base("[[route]]\nvrf = \"MAIN\"\nprefix = \"0.0.0.0/0\"\nnext_hop_vrf = \"BGP\"\nvia = \"10.5.0.1\"\n"),
+        34,
+        7,
+        "route[0] (0.0.0.0/0).via",
+        "10.5.0.1 is this router's own address (on core in VRF \"BGP\")",
+    );
+    ok(&base(
+        "[[route]]\nvrf = \"BGP\"\nprefix = \"0.0.0.0/0\"\nvia = \"10.5.0.1\"\nnext_hop_vrf = \"MAIN\"\n",
+    ));
+    one_error(
+        &base("[[route]]\nvrf = \"MAIN\"\nprefix = \"0.0.0.0/0\"\naction = \"blackhole\"\nnext_hop_vrf = \"BGP\"\n"),
+        34,
+        16,
+        "route[0] (0.0.0.0/0).next_hop_vrf",
+        "a blackhole route drops its packets and takes no next_hop_vrf",
+    );
+}
+
+/// VRF MAIN (lines 1-4: `import` on line 4) and VRF BGP (lines 6-8).
+fn imports(import: &str) -> String {
+    format!(
+        "[[vrf]]\nname = \"MAIN\"\ntable = 1\nimport = {import}\n\n[[vrf]]\nname = \"BGP\"\ntable = 2\n"
+    )
+}
+
+#[test]
+fn vrf_imports() {
+    let c = ok(&imports(
+        "[{ vrf = \"BGP\", prefixes = [\"10.20.0.0/16\"] }, { vrf = \"default\", prefixes = [\"0.0.0.0/0\"] }]",
+    ));
+    assert_eq!(
+        c.vrfs[1].imports,
+        [
+            VrfImport {
+                from: 2,
+                prefixes: vec![(Ipv4Addr::new(10, 20, 0, 0), 16)]
+            },
+            VrfImport {
+                from: 0,
+                prefixes: vec![(Ipv4Addr::UNSPECIFIED, 0)]
+            }
+        ]
+    );
+    // The array-of-tables form, and imports into the declared default VRF.
+    let c = ok("[[vrf]]\nname = \"default\"\n[[vrf.import]]\nvrf = \"BGP\"\nprefixes = [\"10.0.0.0/8\"]\n\n[[vrf]]\nname = \"BGP\"\ntable = 2\n");
+    assert_eq!(c.vrfs[0].imports[0].from, 1);
+
+    one_error(
+        &imports("[{ vrf = \"INET\", prefixes = [\"0.0.0.0/0\"] }]"),
+        4,
+        19,
+        "vrf[0] (MAIN).import[0] (INET).vrf",
+        "unknown VRF \"INET\" (defined: default, MAIN, BGP)",
+    );
+    one_error(
+        &imports("[{ vrf = \"MAIN\", prefixes = [\"0.0.0.0/0\"] }]"),
+        4,
+        19,
+        "vrf[0] (MAIN).import[0] (MAIN).vrf",
+        "VRF \"MAIN\" cannot import from itself",
+    );
+    one_error(
+        &imports("[{ vrf = \"BGP\", prefixes = [\"10.20.0.0/8\"] }]"),
+        4,
+        38,
+        "vrf[0] (MAIN).import[0] (BGP).prefixes[0]",
+        "host bits set in 10.20.0.0/8; did you mean 10.0.0.0/8?",
+    );
+    one_error(
+        &imports("[{ vrf = \"BGP\", prefixes = [\"10.0.0.0/8\"] }, { vrf = \"BGP\", prefixes = [\"0.0.0.0/0\"] }]"),
+        4,
+        63,
+        "vrf[0] (MAIN).import[1] (BGP).vrf",
+        "VRF \"BGP\" is already imported (line 4); list all its prefixes there",
+    );
+    one_error(
+        &imports("[{ vrf = \"BGP\", prefixes = [] }]"),
+        4,
+        37,
+        "vrf[0] (MAIN).import[0] (BGP).prefixes",
+        "empty: list the prefixes to import (\"0.0.0.0/0\" for every route)",
+    );
+    one_error(
+        &imports("[{ vrf = \"BGP\", prefixes = [\"10.0.0.0/8\", \"10.0.0.0/8\"] }]"),
+        4,
+        52,
+        "vrf[0] (MAIN).import[0] (BGP).prefixes[1]",
+        "10.0.0.0/8 is listed twice",
+    );
+    one_error(
+        &imports("[{ prefixes = [\"10.0.0.0/8\"] }]"),
+        4,
+        11,
+        "vrf[0] (MAIN).import[0].vrf",
+        "missing (required)",
+    );
+    one_error(
+        &imports("[\"BGP\"]"),
+        4,
+        11,
+        "vrf[0] (MAIN).import[0]",
+        "expected a table, found a string",
+    );
+    // A misspelt key: unknown, and the required one is missing.
+    let e = errors(&imports("[{ vrf = \"BGP\", prefix = [\"10.0.0.0/8\"] }]"));
+    let got: Vec<String> = e
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}:{} {}: {}", d.line, d.col, d.field, d.message))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "4:11 vrf[0] (MAIN).import[0] (BGP).prefixes: missing (required)",
+            "4:26 vrf[0] (MAIN).import[0] (BGP).prefix: unknown key \"prefix\"; did you mean \
+             \"prefixes\"? (allowed: vrf, prefixes)",
+        ],
+        "\n{e}"
+    );
+}
+
+/// `weir check` of the seed config, in full.
+const SEED_DISPLAY: &str = r#"config t.toml
+workers
+  cores         3
+  control core  0
+  pool size     16384 buffers
+
+vrf default (table 0)
+  interface Vlan2
+    mac        02:77:65:00:00:01
+    mtu        1500
+    addresses  192.0.2.1/31
+    driver     mem link=vlan2 ring=1024 peer=external
+  interface Vlan3
+    mac        02:77:65:00:00:02
+    mtu        9000
+    addresses  192.0.2.2/31
+    driver     mem link=vlan3 ring=1024 peer=external
+  routes
+    prefix        distance  source     next hop
+    192.0.2.0/31  0         connected  dev Vlan2
+    192.0.2.2/31  0         connected  dev Vlan3
+
+vrf MAIN (table 1, rd 65000:1)
+  imports
+    from  prefixes
+    BGP   10.20.0.0/16, 0.0.0.0/0
+  interface lan
+    mac        02:77:65:00:00:03
+    mtu        1500
+    addresses  10.1.0.1/24
+    driver     mem link=lan ring=1024 peer=external
+  tunnel Tunnel75
+    underlay vrf  default
+    source        192.0.2.1 (Vlan2)
+    destination   192.0.2.2 (this router: Vlan3)
+    key           75
+    sequence      no
+    checksum      no
+    ttl           255
+    df            copy
+    fragment      outer
+    overhead      28 bytes (20 IPv4 + 4 GRE + 4 key)
+    mtu           1472 (Vlan2's 1500 - 28)
+    addresses     10.75.0.1/30
+    keepalive     every 5 s, down after 3 missed
+  routes
+    prefix        distance  source     next hop
+    0.0.0.0/0     200       static     via 203.0.113.1 dev inet vrf BGP
+    10.1.0.0/24   0         connected  dev lan
+    10.20.0.0/16  1         static     dev Tunnel75
+    10.75.0.0/30  0         connected  dev Tunnel75
+
+vrf BGP (table 2, rd 65000:2)
+  interface inet
+    mac        02:77:65:00:00:04
+    mtu        1500
+    addresses  203.0.113.2/24
+    driver     mem link=inet ring=1024 peer=external
+  tunnel Tunnel76
+    underlay vrf  default
+    source        192.0.2.2 (Vlan3)
+    destination   192.0.2.1 (this router: Vlan2)
+    key           75
+    sequence      yes
+    checksum      yes
+    ttl           64
+    df            set
+    fragment      inner
+    overhead      36 bytes (20 IPv4 + 4 GRE + 4 key + 4 sequence + 4 checksum)
+    mtu           1400 (at most 8964)
+    addresses     10.75.0.2/30
+    keepalive     off
+  routes
+    prefix          distance  source     next hop
+    10.1.0.0/16     1         static     via 10.75.0.1 dev Tunnel76
+    10.75.0.0/30    0         connected  dev Tunnel76
+    203.0.113.0/24  0         connected  dev inet
+"#;
+
+#[test]
+fn display_shows_tunnels_imports_and_leaked_routes() {
+    let c = ok(SEED);
+    let text = c.to_string();
+    assert_eq!(text, SEED_DISPLAY, "got:\n{text}");
+    assert_eq!(text, c.clone().to_string());
+    assert!(text.lines().all(|l| !l.ends_with(' ')), "{text}");
+}
+
+#[test]
+fn tunnel_and_leaking_errors_are_all_reported() {
+    let e = Config::load_with(&fixture("tunnel-errors.toml"), &ENV).unwrap_err();
+    let got: Vec<(usize, usize, &str)> = e
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.col, d.field.as_str()))
+        .collect();
+    let want = [
+        (5, 19, "vrf[0] (MAIN).import[0] (MAIN).vrf"),
+        (5, 39, "vrf[0] (MAIN).import[0] (MAIN).prefixes[0]"),
+        (14, 7, "tunnel[0] (Tunnel75).vrf"),
+        (15, 10, "tunnel[0] (Tunnel75).source"),
+        (16, 15, "tunnel[0] (Tunnel75).destination"),
+        (17, 7, "tunnel[0] (Tunnel75).key"),
+        (18, 6, "tunnel[0] (Tunnel75).df"),
+        (19, 7, "tunnel[0] (Tunnel75).mtu"),
+        (20, 26, "tunnel[0] (Tunnel75).keepalive.interval"),
+        (23, 8, "tunnel[1] (Vlan2).name"),
+        (26, 12, "tunnel[1] (Vlan2).fragment"),
+        (32, 13, "route[0] (10.20.0.0/16).interface"),
+        (33, 16, "route[0] (10.20.0.0/16).next_hop_vrf"),
+        (36, 13, "neighbor[0] (10.0.0.2).interface"),
+    ];
+    assert_eq!(got, want, "\n{e}");
+    assert!(
+        e.to_string().ends_with("\n14 errors; nothing was applied"),
+        "{e}"
     );
 }

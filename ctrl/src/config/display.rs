@@ -1,5 +1,6 @@
 //! The resolved config as text, for `weir check`: workers, then each VRF
-//! with its interfaces, routes (connected and static) and neighbors.
+//! with its imports, interfaces, tunnels, routes (connected and static)
+//! and neighbors.
 //!
 //! The layout is stable (same config, same text) and aligned:
 //!
@@ -31,12 +32,38 @@
 //!   neighbors
 //!     address   mac                interface
 //!     10.2.0.2  02:00:00:00:02:02  gen1
+//!
+//! vrf MAIN (table 1, rd 65000:1)
+//!   imports
+//!     from  prefixes
+//!     BGP   10.20.0.0/16, 0.0.0.0/0
+//!   tunnel Tunnel75
+//!     underlay vrf  default
+//!     source        192.0.2.1 (Vlan2)
+//!     destination   192.0.2.2 (this router: Vlan3)
+//!     key           75
+//!     sequence      no
+//!     checksum      no
+//!     ttl           255
+//!     df            copy
+//!     fragment      outer
+//!     overhead      28 bytes (20 IPv4 + 4 GRE + 4 key)
+//!     mtu           1472 (Vlan2's 1500 - 28)
+//!     addresses     10.75.0.1/30
+//!     keepalive     every 5 s, down after 3 missed
+//!   routes
+//!     prefix        distance  source     next hop
+//!     0.0.0.0/0     200       static     via 203.0.113.1 dev inet vrf BGP
+//!     10.20.0.0/16  1         static     dev Tunnel75
+//!     10.75.0.0/30  0         connected  dev Tunnel75
 //! ```
 
 use std::fmt::{self, Write};
 use std::net::Ipv4Addr;
 
-use super::{format_mac, Config, DpdkOptions, Driver, FrameSize, Repeat, RouteAction};
+use super::{
+    format_mac, Config, DpdkOptions, Driver, FrameSize, IfRef, Repeat, RouteAction, Tunnel,
+};
 
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -147,14 +174,21 @@ impl Config {
         // Everything grouped by VRF, in file order.
         let n = self.vrfs.len();
         let mut ifaces_of = vec![Vec::new(); n];
+        let mut tunnels_of = vec![Vec::new(); n];
         let mut connected_of = vec![Vec::new(); n];
         let mut routes_of = vec![Vec::new(); n];
         let mut neighbors_of = vec![Vec::new(); n];
         for iface in &self.interfaces {
             ifaces_of[iface.vrf].push(iface);
         }
+        for (t, tun) in self.tunnels.iter().enumerate() {
+            tunnels_of[tun.vrf].push(tun);
+            for a in &tun.addresses {
+                connected_of[tun.vrf].push((a.network(), a.len, IfRef::Tunnel(t)));
+            }
+        }
         for c in self.connected_routes() {
-            connected_of[c.vrf].push(c);
+            connected_of[c.vrf].push((c.prefix, c.len, IfRef::Interface(c.interface)));
         }
         for r in &self.routes {
             routes_of[r.vrf].push(r);
@@ -171,6 +205,22 @@ impl Config {
             }
             writeln!(out, ")")?;
             let mut empty = true;
+
+            if !vrf.imports.is_empty() {
+                empty = false;
+                writeln!(out, "  imports")?;
+                let mut rows = vec![row(["from", "prefixes"])];
+                for im in &vrf.imports {
+                    let prefixes = im
+                        .prefixes
+                        .iter()
+                        .map(|(p, l)| format!("{p}/{l}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    rows.push(row([&self.vrfs[im.from].name, &prefixes]));
+                }
+                table(out, "    ", &rows)?;
+            }
 
             for iface in &ifaces_of[v] {
                 empty = false;
@@ -197,20 +247,25 @@ impl Config {
                 )?;
             }
 
+            for tun in &tunnels_of[v] {
+                empty = false;
+                writeln!(out, "  tunnel {}", tun.name)?;
+                table(out, "    ", &self.tunnel_rows(tun))?;
+            }
+
             // Routes: connected and static, sorted by prefix, then length,
             // then distance.
             let mut routes: Vec<(u32, u8, u8, Vec<String>)> = Vec::new();
-            for c in &connected_of[v] {
-                let name = &self.interfaces[c.interface].name;
+            for &(prefix, len, on) in &connected_of[v] {
                 routes.push((
-                    u32::from(c.prefix),
-                    c.len,
+                    u32::from(prefix),
+                    len,
                     0,
                     row([
-                        &format!("{}/{}", c.prefix, c.len),
+                        &format!("{prefix}/{len}"),
                         "0",
                         "connected",
-                        &format!("dev {name}"),
+                        &format!("dev {}", self.if_name(on)),
                     ]),
                 ));
             }
@@ -223,6 +278,12 @@ impl Config {
                         }
                         if let Some(i) = r.interface {
                             t.push(format!("dev {}", self.interfaces[i].name));
+                        }
+                        if let Some(i) = r.tunnel {
+                            t.push(format!("dev {}", self.tunnels[i].name));
+                        }
+                        if r.next_hop_vrf != r.vrf {
+                            t.push(format!("vrf {}", self.vrfs[r.next_hop_vrf].name));
                         }
                         t.join(" ")
                     }
@@ -276,6 +337,74 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The rows of a tunnel: every option, defaults included, and the
+    /// effective MTU with where it comes from.
+    fn tunnel_rows(&self, tun: &Tunnel) -> Vec<Vec<String>> {
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        let under = tun.underlay_vrf;
+        // The hairpin: a destination that is one of the router's own
+        // addresses in the underlay VRF.
+        let local = self
+            .interfaces
+            .iter()
+            .filter(|i| i.vrf == under)
+            .map(|i| (&i.name, &i.addresses))
+            .chain(
+                self.tunnels
+                    .iter()
+                    .filter(|t| t.vrf == under)
+                    .map(|t| (&t.name, &t.addresses)),
+            )
+            .find(|(_, addrs)| addrs.iter().any(|a| a.addr == tun.destination))
+            .map(|(name, _)| name);
+        let destination = match local {
+            Some(name) => format!("{} (this router: {name})", tun.destination),
+            None => tun.destination.to_string(),
+        };
+        let on = self.if_name(tun.source_on);
+        let overhead = tun.overhead();
+        let max = self.if_mtu(tun.source_on).saturating_sub(overhead);
+        let mtu = if tun.mtu == max {
+            format!("{} ({on}'s {} - {overhead})", tun.mtu, max + overhead)
+        } else {
+            format!("{} (at most {max})", tun.mtu)
+        };
+        let addresses = if tun.addresses.is_empty() {
+            "none".to_owned()
+        } else {
+            tun.addresses
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let keepalive = tun.keepalive.map_or_else(
+            || "off".to_owned(),
+            |k| format!("every {} s, down after {} missed", k.interval, k.retries),
+        );
+        vec![
+            row(["underlay vrf", &self.vrfs[under].name]),
+            row(["source", &format!("{} ({on})", tun.source)]),
+            row(["destination", &destination]),
+            row([
+                "key",
+                &tun.key.map_or_else(|| "none".to_owned(), |k| k.to_string()),
+            ]),
+            row(["sequence", yes_no(tun.sequence)]),
+            row(["checksum", yes_no(tun.checksum)]),
+            row(["ttl", &tun.ttl.to_string()]),
+            row(["df", tun.df.as_str()]),
+            row(["fragment", tun.fragment.as_str()]),
+            row([
+                "overhead",
+                &format!("{overhead} bytes ({})", tun.overhead_parts()),
+            ]),
+            row(["mtu", &mtu]),
+            row(["addresses", &addresses]),
+            row(["keepalive", &keepalive]),
+        ]
     }
 
     /// `gen src=... dst=...`: the driver and all its options, defaults

@@ -27,9 +27,13 @@
 //! name = "MAIN"             # 1..=64 chars [A-Za-z0-9_.-]
 //! table = 1                 # unique, 1..=65535
 //! rd = "65000:1"            # optional: ASN:N or IPv4:N (RFC 4364 §4.2)
+//! import = [                # optional route leaking, default none:
+//!   { vrf = "BGP", prefixes = ["10.20.0.0/16", "0.0.0.0/0"] },
+//! ]                         # copy BGP's routes within these prefixes
 //!
 //! [[interface]]
-//! name = "gen0"             # unique, 1..=15 chars [A-Za-z0-9_.-]
+//! name = "gen0"             # unique among interfaces and tunnels,
+//!                           # 1..=15 chars [A-Za-z0-9_.-]
 //! vrf = "MAIN"              # optional, default "default"
 //! mac = "02:00:00:00:00:01" # optional, unicast; default derived (below)
 //! addresses = ["10.1.0.1/24"]  # router address / subnet length (1..=32)
@@ -37,11 +41,39 @@
 //! # exactly one driver table: gen, mem, pcap, af_packet or dpdk
 //! gen = { dst = "10.2.0.2", dst_count = 16, rate = "10Mpps" }
 //!
+//! [[tunnel]]                # GRE tunnel interfaces (RFC 2784, RFC 2890)
+//! name = "Tunnel75"         # unique among interfaces and tunnels,
+//!                           # 1..=15 chars [A-Za-z0-9_.-]
+//! vrf = "MAIN"              # overlay VRF (the tunnel's), default "default"
+//! underlay_vrf = "default"  # VRF routing the outer packets, default "default"
+//! source = "192.0.2.1"      # an address of an interface or tunnel in
+//!                           # underlay_vrf, or the name of one (its first
+//!                           # address)
+//! destination = "192.0.2.2" # unicast, not source; may be a local address
+//! key = 75                  # optional RFC 2890 key, 0..=4294967295
+//! sequence = false          # RFC 2890 sequence numbers, default false
+//! checksum = false          # RFC 2784 checksums, default false
+//! ttl = 255                 # outer TTL, 1..=255, default 255
+//! df = "copy"               # outer DF: copy (default, from the inner
+//!                           # packet) | set | clear
+//! fragment = "outer"        # DF-clear packets over the MTU: outer
+//!                           # (fragment the outer packet; the default) |
+//!                           # inner (fragment, then encapsulate); with
+//!                           # df = "set" only inner, and the default
+//! mtu = 1476                # optional, 68..=9216; default and maximum:
+//!                           # the source's interface's MTU - overhead
+//! addresses = ["10.75.0.1/30"]  # like an interface's, in vrf
+//! keepalive = { interval = 10, retries = 3 }  # optional, default off;
+//!                           # seconds 1..=32767 (10), retries 1..=255 (3)
+//!
 //! [[route]]                 # static routes
 //! vrf = "MAIN"              # optional, default "default"
 //! prefix = "10.9.0.0/16"    # no host bits
 //! via = "10.2.0.2"          # optional next hop
-//! interface = "gen1"        # optional, in the route's VRF
+//! interface = "gen1"        # optional, an interface or tunnel in
+//!                           # next_hop_vrf
+//! next_hop_vrf = "BGP"      # optional, default the route's vrf: via and
+//!                           # interface are in this VRF (route leaking)
 //! action = "forward"        # forward (default) | blackhole | reject
 //! distance = 1              # optional, 1..=255, default 1
 //!
@@ -79,7 +111,33 @@
 //!   (`02`), unicast, and stable as long as the interfaces keep their order.
 //!   See [`default_mac`].
 //! - A VRF named `"default"` may be declared (with `table = 0` or no table)
-//!   to give the default VRF a route distinguisher.
+//!   to give the default VRF a route distinguisher or imports.
+//! - A tunnel's overhead is 24 bytes (20 outer IPv4 + 4 GRE), + 4 with a
+//!   key, + 4 with sequence numbers, + 4 with checksums (see
+//!   [`gre_overhead`]); its MTU defaults to the MTU of the interface (or
+//!   tunnel) that has its source address minus that: 1476 over a
+//!   1500-byte interface without options.
+//! - A tunnel's `fragment` defaults to `"outer"`, or to `"inner"` with
+//!   `df = "set"`: an outer header with DF set cannot be fragmented.
+//!
+//! # Tunnels and route leaking
+//!
+//! A tunnel is an interface of its own in `vrf` (routes name it as
+//! `interface`); it has no ARP, so `[[neighbor]]` entries cannot name it.
+//! No two tunnels have the same underlay VRF, source, destination and
+//! key: decapsulation could not tell them apart. A tunnel may take its
+//! source from another tunnel (whose MTU then bounds its own), but not in a
+//! cycle. Whether a tunnel's destination is routed through the tunnel
+//! itself depends on the routing tables at run time, so it is not checked
+//! here.
+//!
+//! A route leaks between VRFs in two ways: a `[[route]]` with
+//! `next_hop_vrf` lives in `vrf` but forwards to a next hop (`via`,
+//! `interface`) of `next_hop_vrf`; a `[[vrf]]` with `import` copies the
+//! routes of other VRFs that lie within the listed prefixes (equal or
+//! more specific) into itself, with their next hops in the VRF they come
+//! from (see [`VrfImport`]). A VRF cannot import from itself or list a
+//! VRF twice; imports do not chain.
 //!
 //! # Checking for tests
 //!
@@ -141,6 +199,9 @@ pub struct Config {
     pub vrfs: Vec<Vrf>,
     /// Interfaces, in file order.
     pub interfaces: Vec<Interface>,
+    /// GRE tunnel interfaces, in file order. Their names are unique among
+    /// interfaces and tunnels together.
+    pub tunnels: Vec<Tunnel>,
     /// Static routes, in file order.
     pub routes: Vec<StaticRoute>,
     /// Static ARP entries, in file order.
@@ -206,6 +267,37 @@ pub struct Vrf {
     pub table: u32,
     /// Route distinguisher, if configured.
     pub rd: Option<RouteDistinguisher>,
+    /// Routes leaked into this VRF from others, in file order; at most one
+    /// entry per source VRF, never this VRF itself.
+    pub imports: Vec<VrfImport>,
+}
+
+/// Route leaking: the routes of another VRF copied into this one.
+///
+/// A route of VRF `from` is copied when its prefix lies within one of
+/// `prefixes` (is equal to it or more specific). Only the routes `from`
+/// has of its own (connected, static, and later BGP) are copied, never
+/// those it imported itself, so imports do not chain and two VRFs may
+/// import from each other. A copied route keeps its next hop in `from`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VrfImport {
+    /// The VRF the routes come from (index into [`Config::vrfs`]), never
+    /// the importing VRF.
+    pub from: usize,
+    /// The prefixes to import (network address, length 0..=32; no host
+    /// bits set, no duplicates, never empty); `0.0.0.0/0` imports every
+    /// route.
+    pub prefixes: Vec<(Ipv4Addr, u8)>,
+}
+
+impl VrfImport {
+    /// Whether the route `prefix/len` is imported: it lies within one of
+    /// the prefixes.
+    pub fn covers(&self, prefix: Ipv4Addr, len: u8) -> bool {
+        self.prefixes
+            .iter()
+            .any(|&(p, l)| len >= l && (u32::from(prefix) ^ u32::from(p)) & mask(l) == 0)
+    }
 }
 
 /// A route distinguisher (RFC 4364 §4.2): 8 bytes, a 2-byte type and a
@@ -368,6 +460,182 @@ pub struct Interface {
     pub mtu: u16,
     /// The port driver and its options.
     pub driver: Driver,
+}
+
+/// A GRE tunnel interface (RFC 2784, with the key and sequence numbers of
+/// RFC 2890): a point-to-point interface in its overlay VRF whose packets
+/// travel encapsulated in GRE over IPv4 (outer `source` → `destination`),
+/// routed by its underlay VRF.
+///
+/// The two VRFs may differ (Cisco's `vrf forwarding X` with `tunnel vrf
+/// Y`), and `destination` may be one of the router's own addresses: a
+/// pair of tunnels whose source and destination are each other's joins
+/// two VRFs of the same router (the seed's hairpin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tunnel {
+    /// Unique among interfaces and tunnels, 1..=15 characters of
+    /// `[A-Za-z0-9_.-]`.
+    pub name: String,
+    /// The overlay VRF, where the tunnel interface and its addresses live
+    /// (index into [`Config::vrfs`]).
+    pub vrf: usize,
+    /// The underlay VRF, which routes the outer packets (index into
+    /// [`Config::vrfs`]).
+    pub underlay_vrf: usize,
+    /// Outer source address: one of the router's addresses in the
+    /// underlay VRF.
+    pub source: Ipv4Addr,
+    /// The interface or tunnel that has `source` in the underlay VRF (its
+    /// MTU bounds this tunnel's).
+    pub source_on: IfRef,
+    /// Outer destination: a unicast address, not `source`; may be one of
+    /// the router's own.
+    pub destination: Ipv4Addr,
+    /// RFC 2890 key, sent and required on receipt; `None` = no key.
+    pub key: Option<u32>,
+    /// RFC 2890 sequence numbers (default false).
+    pub sequence: bool,
+    /// RFC 2784 checksums (default false).
+    pub checksum: bool,
+    /// TTL of the outer header, 1..=255 (default 255).
+    pub ttl: u8,
+    /// The DF bit of the outer header.
+    pub df: TunnelDf,
+    /// How DF-clear packets larger than `mtu` are fragmented.
+    pub fragment: TunnelFragment,
+    /// The largest inner packet, 68..=9216 and at most the MTU of
+    /// `source_on` minus [`Tunnel::overhead`]; by default exactly that.
+    pub mtu: u16,
+    /// The router's addresses on the tunnel, like an interface's; no two
+    /// subnets overlap within a VRF, interfaces and tunnels together.
+    pub addresses: Vec<IfAddr>,
+    /// Cisco-style GRE keepalives; `None` = off.
+    pub keepalive: Option<Keepalive>,
+}
+
+impl Tunnel {
+    /// Bytes the encapsulation adds to each packet: see [`gre_overhead`].
+    pub fn overhead(&self) -> u16 {
+        gre_overhead(self.key.is_some(), self.sequence, self.checksum)
+    }
+
+    /// The overhead spelt out, e.g. `20 IPv4 + 4 GRE + 4 key`.
+    pub fn overhead_parts(&self) -> String {
+        let mut s = String::from("20 IPv4 + 4 GRE");
+        for (on, what) in [
+            (self.key.is_some(), "key"),
+            (self.sequence, "sequence"),
+            (self.checksum, "checksum"),
+        ] {
+            if on {
+                s.push_str(" + 4 ");
+                s.push_str(what);
+            }
+        }
+        s
+    }
+}
+
+/// The bytes GRE over IPv4 adds to a packet: 20 (outer IPv4 header) + 4
+/// (GRE header), + 4 with a key, + 4 with sequence numbers, + 4 with
+/// checksums; 24 to 36.
+pub const fn gre_overhead(key: bool, sequence: bool, checksum: bool) -> u16 {
+    20 + pipeline::wire::gre::header_len(checksum, key, sequence) as u16
+}
+
+/// Default outer TTL of a tunnel.
+pub const DEFAULT_TUNNEL_TTL: u8 = 255;
+
+/// An interface or a tunnel, by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IfRef {
+    /// Index into [`Config::interfaces`].
+    Interface(usize),
+    /// Index into [`Config::tunnels`].
+    Tunnel(usize),
+}
+
+/// The DF bit of a tunnel's outer header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TunnelDf {
+    /// Copied from the inner IPv4 header (the default).
+    Copy,
+    /// Always set.
+    Set,
+    /// Always clear.
+    Clear,
+}
+
+impl TunnelDf {
+    /// The config spelling: `copy`, `set` or `clear`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TunnelDf::Copy => "copy",
+            TunnelDf::Set => "set",
+            TunnelDf::Clear => "clear",
+        }
+    }
+}
+
+impl fmt::Display for TunnelDf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a tunnel does with a packet larger than its MTU whose DF bit is
+/// clear (one with DF set is answered with ICMP "fragmentation needed"
+/// either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TunnelFragment {
+    /// Encapsulate it whole and fragment the outer packet; the far end
+    /// reassembles before decapsulating. The default, except with
+    /// [`TunnelDf::Set`], which forbids it.
+    Outer,
+    /// Fragment the inner packet and encapsulate each fragment; the
+    /// inner destination reassembles.
+    Inner,
+}
+
+impl TunnelFragment {
+    /// The config spelling: `outer` or `inner`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TunnelFragment::Outer => "outer",
+            TunnelFragment::Inner => "inner",
+        }
+    }
+}
+
+impl fmt::Display for TunnelFragment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Cisco-style GRE keepalives: every `interval` seconds the router sends
+/// itself a packet through the far end (a GRE packet to `destination`
+/// carrying one back to `source`); after `retries` unanswered ones in a
+/// row the tunnel is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Keepalive {
+    /// Seconds between keepalives, 1..=32767 (default 10).
+    pub interval: u16,
+    /// Keepalives missed before the tunnel goes down, 1..=255 (default 3).
+    pub retries: u8,
+}
+
+impl Default for Keepalive {
+    /// Cisco's: every 10 seconds, down after 3 missed.
+    fn default() -> Self {
+        Keepalive {
+            interval: 10,
+            retries: 3,
+        }
+    }
 }
 
 /// The MAC an interface gets when none is configured: `02:77:65` followed
@@ -624,12 +892,22 @@ pub struct StaticRoute {
     pub prefix: Ipv4Addr,
     /// Prefix length, 0..=32.
     pub len: u8,
-    /// Next-hop address (never one of the router's own addresses).
+    /// The VRF `via`, `interface` and `tunnel` belong to (index into
+    /// [`Config::vrfs`]): the route's own `vrf` unless it is leaked from
+    /// another (`next_hop_vrf`).
+    pub next_hop_vrf: usize,
+    /// Next-hop address (never one of the router's own addresses in
+    /// `next_hop_vrf`).
     pub via: Option<Ipv4Addr>,
-    /// Output interface (index into [`Config::interfaces`], same VRF).
+    /// Output interface (index into [`Config::interfaces`], in
+    /// `next_hop_vrf`); never together with `tunnel`.
     pub interface: Option<usize>,
-    /// What to do with matching packets. `Forward` has `via` and/or
-    /// `interface`; the others have neither.
+    /// Output tunnel (index into [`Config::tunnels`], whose overlay VRF is
+    /// `next_hop_vrf`); never together with `interface`.
+    pub tunnel: Option<usize>,
+    /// What to do with matching packets. `Forward` has `via`, `interface`
+    /// or `tunnel`, or `via` with one of the other two; the others have
+    /// none of them, and `next_hop_vrf` is `vrf`.
     pub action: RouteAction,
     /// Administrative distance, 1..=255 (default 1).
     pub distance: u8,
@@ -764,7 +1042,30 @@ impl Config {
         self.interfaces.iter().position(|i| i.name == name)
     }
 
+    /// Index of the tunnel named `name`.
+    pub fn tunnel_index(&self, name: &str) -> Option<usize> {
+        self.tunnels.iter().position(|t| t.name == name)
+    }
+
+    /// The name of an interface or tunnel.
+    pub fn if_name(&self, r: IfRef) -> &str {
+        match r {
+            IfRef::Interface(i) => &self.interfaces[i].name,
+            IfRef::Tunnel(t) => &self.tunnels[t].name,
+        }
+    }
+
+    /// The MTU of an interface or tunnel.
+    pub fn if_mtu(&self, r: IfRef) -> u16 {
+        match r {
+            IfRef::Interface(i) => self.interfaces[i].mtu,
+            IfRef::Tunnel(t) => self.tunnels[t].mtu,
+        }
+    }
+
     /// The connected routes: one per interface address, in interface order.
+    /// Tunnel subnets are not among them: they are reached through the
+    /// tunnel, not through a port (see [`Tunnel::addresses`]).
     pub fn connected_routes(&self) -> Vec<ConnectedRoute> {
         self.interfaces
             .iter()

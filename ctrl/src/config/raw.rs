@@ -334,6 +334,7 @@ pub(crate) struct RawConfig {
     pub dpdk: Option<RawDpdk>,
     pub vrfs: Vec<RawVrf>,
     pub interfaces: Vec<RawInterface>,
+    pub tunnels: Vec<RawTunnel>,
     pub routes: Vec<RawRoute>,
     pub neighbors: Vec<RawNeighbor>,
 }
@@ -366,6 +367,18 @@ pub(crate) struct RawVrf {
     pub name: Field<String>,
     pub table: Field<i64>,
     pub rd: Field<String>,
+    /// `import = [...]`, each element with its path, e.g.
+    /// `vrf[1] (MAIN).import[0] (BGP)`.
+    pub imports: Vec<RawImport>,
+}
+
+/// One element of a VRF's `import`.
+#[derive(Debug)]
+pub(crate) struct RawImport {
+    pub path: String,
+    pub span: Range<usize>,
+    pub vrf: Field<String>,
+    pub prefixes: Field<Vec<Spanned<String>>>,
 }
 
 /// One `[[interface]]`.
@@ -464,6 +477,34 @@ pub(crate) struct RawDpdkPort {
     pub promisc: Field<bool>,
 }
 
+/// One `[[tunnel]]`.
+#[derive(Debug)]
+pub(crate) struct RawTunnel {
+    pub path: String,
+    pub span: Range<usize>,
+    pub name: Field<String>,
+    pub vrf: Field<String>,
+    pub underlay_vrf: Field<String>,
+    pub source: Field<String>,
+    pub destination: Field<String>,
+    pub key: Field<i64>,
+    pub sequence: Field<bool>,
+    pub checksum: Field<bool>,
+    pub ttl: Field<i64>,
+    pub df: Field<String>,
+    pub fragment: Field<String>,
+    pub mtu: Field<i64>,
+    pub addresses: Field<Vec<Spanned<String>>>,
+    pub keepalive: Field<RawKeepalive>,
+}
+
+/// `keepalive = { ... }` of a tunnel.
+#[derive(Debug)]
+pub(crate) struct RawKeepalive {
+    pub interval: Field<i64>,
+    pub retries: Field<i64>,
+}
+
 /// One `[[route]]`.
 #[derive(Debug)]
 pub(crate) struct RawRoute {
@@ -473,6 +514,7 @@ pub(crate) struct RawRoute {
     pub prefix: Field<String>,
     pub via: Field<String>,
     pub interface: Field<String>,
+    pub next_hop_vrf: Field<String>,
     pub action: Field<String>,
     pub distance: Field<i64>,
 }
@@ -520,6 +562,9 @@ fn read_root(root: Node, diags: &RefCell<Vec<RawDiag>>) -> RawConfig {
     for (path, el) in t.array_of_tables("interface", "name") {
         raw.interfaces.push(read_interface(path, el));
     }
+    for (path, el) in t.array_of_tables("tunnel", "name") {
+        raw.tunnels.push(read_tunnel(path, el));
+    }
     for (path, el) in t.array_of_tables("route", "prefix") {
         raw.routes.push(read_route(path, el));
     }
@@ -554,15 +599,30 @@ fn read_dpdk(mut t: Table<'_>) -> RawDpdk {
 }
 
 fn read_vrf(path: String, mut t: Table<'_>) -> RawVrf {
-    let v = RawVrf {
+    let mut v = RawVrf {
         path,
         span: t.span.clone(),
         name: t.string("name"),
         table: t.int("table"),
         rd: t.string("rd"),
+        imports: Vec::new(),
     };
+    for (path, el) in t.array_of_tables("import", "vrf") {
+        v.imports.push(read_import(path, el));
+    }
     t.finish();
     v
+}
+
+fn read_import(path: String, mut t: Table<'_>) -> RawImport {
+    let i = RawImport {
+        path,
+        span: t.span.clone(),
+        vrf: t.string("vrf"),
+        prefixes: t.string_array("prefixes"),
+    };
+    t.finish();
+    i
 }
 
 fn read_interface(path: String, mut t: Table<'_>) -> RawInterface {
@@ -662,6 +722,43 @@ fn read_dpdk_port(mut t: Table<'_>) -> RawDpdkPort {
     d
 }
 
+fn read_tunnel(path: String, mut t: Table<'_>) -> RawTunnel {
+    let mut r = RawTunnel {
+        path,
+        span: t.span.clone(),
+        name: t.string("name"),
+        vrf: t.string("vrf"),
+        underlay_vrf: t.string("underlay_vrf"),
+        source: t.string("source"),
+        destination: t.string("destination"),
+        key: t.int("key"),
+        sequence: t.bool("sequence"),
+        checksum: t.bool("checksum"),
+        ttl: t.int("ttl"),
+        df: t.string("df"),
+        fragment: t.string("fragment"),
+        mtu: t.int("mtu"),
+        addresses: t.string_array("addresses"),
+        keepalive: Field::Absent,
+    };
+    if let Some((key, node)) = t.take("keepalive") {
+        r.keepalive = match t.sub_table(&key, node) {
+            Some(mut k) => {
+                let span = k.span.clone();
+                let ka = RawKeepalive {
+                    interval: k.int("interval"),
+                    retries: k.int("retries"),
+                };
+                k.finish();
+                Field::Present(Spanned::new(span, ka))
+            }
+            None => Field::Invalid,
+        };
+    }
+    t.finish();
+    r
+}
+
 fn read_route(path: String, mut t: Table<'_>) -> RawRoute {
     let r = RawRoute {
         path,
@@ -670,6 +767,7 @@ fn read_route(path: String, mut t: Table<'_>) -> RawRoute {
         prefix: t.string("prefix"),
         via: t.string("via"),
         interface: t.string("interface"),
+        next_hop_vrf: t.string("next_hop_vrf"),
         action: t.string("action"),
         distance: t.int("distance"),
     };

@@ -14,13 +14,14 @@ use toml::Spanned;
 
 use super::error::{RawDiag, SourceMap};
 use super::raw::{
-    Field, IntOrStr, RawAfPacket, RawConfig, RawDpdk, RawDpdkPort, RawDriver, RawGen, RawInterface,
-    RawMem, RawPcap, RawRoute, RawVrf, RawWorkers,
+    Field, IntOrStr, RawAfPacket, RawConfig, RawDpdk, RawDpdkPort, RawDriver, RawGen, RawImport,
+    RawInterface, RawMem, RawPcap, RawRoute, RawTunnel, RawVrf, RawWorkers,
 };
 use super::{
     default_mac, format_mac, mask, AfPacketOptions, Config, DpdkOptions, DpdkPortOptions, Driver,
-    Env, FrameSize, GenOptions, IfAddr, Interface, MemOptions, Neighbor, PcapOptions, Repeat,
-    RouteAction, StaticRoute, Vrf, Workers, DEFAULT_DPDK_DESC, DEFAULT_POOL_SIZE,
+    Env, FrameSize, GenOptions, IfAddr, IfRef, Interface, Keepalive, MemOptions, Neighbor,
+    PcapOptions, Repeat, RouteAction, StaticRoute, Tunnel, TunnelDf, TunnelFragment, Vrf,
+    VrfImport, Workers, DEFAULT_DPDK_DESC, DEFAULT_POOL_SIZE, DEFAULT_TUNNEL_TTL,
 };
 
 /// Collects diagnostics; knows line numbers for "first defined at line N".
@@ -190,9 +191,11 @@ pub(crate) fn resolve(
         dir: path.parent().unwrap_or(Path::new("")),
         nworkers,
     };
-    let interfaces = interfaces(&raw.interfaces, &ctx, &mut cx);
-    let routes = routes(&raw.routes, &vrfs, &interfaces, &mut cx);
-    let neighbors = neighbors(&raw.neighbors, &interfaces, &mut cx);
+    let (interfaces, mut facts) = interfaces(&raw.interfaces, &ctx, &mut cx);
+    let tunnels = tunnels(&raw.tunnels, &vrfs, &interfaces, &mut facts, &mut cx);
+    check_overlaps(&facts.addrs, &interfaces, &tunnels, &vrfs, &mut cx);
+    let routes = routes(&raw.routes, &vrfs, &interfaces, &tunnels, &mut cx);
+    let neighbors = neighbors(&raw.neighbors, &interfaces, &tunnels, &mut cx);
 
     Config {
         path: path.to_path_buf(),
@@ -200,6 +203,7 @@ pub(crate) fn resolve(
         dpdk,
         vrfs,
         interfaces,
+        tunnels,
         routes,
         neighbors,
     }
@@ -415,7 +419,11 @@ fn vrfs(raw: &[RawVrf], cx: &mut Cx<'_>) -> Vec<Vrf> {
         name: "default".into(),
         table: 0,
         rd: None,
+        imports: Vec::new(),
     }];
+    // The declarations that made (or gave an rd to) a VRF, by its index:
+    // their imports are resolved once every VRF name is known.
+    let mut declared: Vec<(usize, &RawVrf)> = Vec::new();
     // Where each VRF (by index) and each table id was first defined.
     let mut defined_at: Vec<Option<Range<usize>>> = vec![None];
     let mut by_name: HashMap<String, usize> = HashMap::from([("default".to_owned(), 0)]);
@@ -499,19 +507,123 @@ fn vrfs(raw: &[RawVrf], cx: &mut Cx<'_>) -> Vec<Vrf> {
                     // built-in VRF its route distinguisher.
                     defined_at[i] = Some(name.span());
                     vrfs[i].rd = rd;
+                    declared.push((i, v));
                 }
             }
             continue;
         }
         by_name.insert(name.get_ref().clone(), vrfs.len());
+        declared.push((vrfs.len(), v));
         vrfs.push(Vrf {
             name: name.get_ref().clone(),
             table: table.unwrap_or(0) as u32,
             rd,
+            imports: Vec::new(),
         });
         defined_at.push(Some(name.span()));
     }
+
+    let names = Names::new(vrfs.iter().map(|v| v.name.as_str()));
+    let imports: Vec<(usize, Vec<VrfImport>)> = declared
+        .into_iter()
+        .map(|(i, v)| (i, vrf_imports(&v.imports, i, &vrfs, &names, cx)))
+        .collect();
+    for (i, list) in imports {
+        vrfs[i].imports = list;
+    }
     vrfs
+}
+
+/// The `import` list of VRF `me`: known VRFs other than `me`, each once,
+/// with a non-empty list of prefixes without host bits.
+fn vrf_imports(
+    raw: &[RawImport],
+    me: usize,
+    vrfs: &[Vrf],
+    names: &Names<'_>,
+    cx: &mut Cx<'_>,
+) -> Vec<VrfImport> {
+    let mut out = Vec::new();
+    // Source VRF → where it was first imported.
+    let mut seen: HashMap<usize, Range<usize>> = HashMap::new();
+    for im in raw {
+        let f = |k: &str| format!("{}.{k}", im.path);
+        let mut from = match &im.vrf {
+            Field::Absent => {
+                cx.missing(&im.span, f("vrf"));
+                None
+            }
+            field => cx.vrf(field, f("vrf"), names),
+        };
+        if let (Some(v), Some(name)) = (from, im.vrf.get()) {
+            if v == me {
+                cx.err(
+                    name.span(),
+                    f("vrf"),
+                    format!(
+                        "VRF \"{}\" cannot import from itself; name the VRF to copy routes from",
+                        vrfs[me].name
+                    ),
+                );
+                from = None;
+            } else if let Some(at) = seen.get(&v) {
+                let line = cx.line(at);
+                cx.err(
+                    name.span(),
+                    f("vrf"),
+                    format!(
+                        "VRF \"{}\" is already imported (line {line}); list all its prefixes \
+                            there",
+                        vrfs[v].name
+                    ),
+                );
+                from = None;
+            } else {
+                seen.insert(v, name.span());
+            }
+        }
+
+        let mut prefixes: Vec<(Ipv4Addr, u8)> = Vec::new();
+        let mut ok = true;
+        match &im.prefixes {
+            Field::Absent => {
+                cx.missing(&im.span, f("prefixes"));
+                ok = false;
+            }
+            Field::Invalid => ok = false,
+            Field::Present(list) => {
+                if list.get_ref().is_empty() {
+                    cx.err(
+                        list.span(),
+                        f("prefixes"),
+                        "empty: list the prefixes to import (\"0.0.0.0/0\" for every route)",
+                    );
+                    ok = false;
+                }
+                for (k, p) in list.get_ref().iter().enumerate() {
+                    let field = format!("{}.prefixes[{k}]", im.path);
+                    match parse_prefix(p.get_ref()) {
+                        Ok(net) if prefixes.contains(&net) => {
+                            cx.err(
+                                p.span(),
+                                field,
+                                format!("{}/{} is listed twice", net.0, net.1),
+                            );
+                        }
+                        Ok(net) => prefixes.push(net),
+                        Err(e) => {
+                            cx.err(p.span(), field, e);
+                            ok = false;
+                        }
+                    }
+                }
+            }
+        }
+        if let (Some(from), true) = (from, ok) {
+            out.push(VrfImport { from, prefixes });
+        }
+    }
+    out
 }
 
 /// Names of VRFs and interfaces: 1..=max characters of `[A-Za-z0-9_.-]`.
@@ -565,7 +677,6 @@ struct First {
 /// Per-interface facts the cross-interface checks need.
 struct IfSpans {
     mac: Option<Range<usize>>,
-    addresses: Vec<AddrAt>,
     mem_link: Option<Spanned<String>>,
     /// The `ring` of a mem driver, where it was given.
     mem_ring: Option<Spanned<i64>>,
@@ -573,12 +684,39 @@ struct IfSpans {
     dpdk_device: Option<(String, Range<usize>)>,
 }
 
-fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Interface> {
+/// What the checks after the interfaces need to know about them (and,
+/// once tunnels are resolved, about tunnels).
+struct IfFacts {
+    /// Every good address of an interface or tunnel in a known VRF, in
+    /// file order (interfaces first), for overlaps and tunnel sources.
+    addrs: Vec<VrfAddr>,
+    /// Per interface: whether its VRF is known.
+    vrf_ok: Vec<bool>,
+    /// Per interface: whether some address was wrong (already reported).
+    addr_failed: Vec<bool>,
+    /// Per interface: its name and where it was written (for duplicates
+    /// among interfaces and tunnels).
+    names: Vec<Option<Spanned<String>>>,
+}
+
+/// A good address of an interface or tunnel whose VRF is known.
+struct VrfAddr {
+    vrf: usize,
+    owner: IfRef,
+    at: AddrAt,
+}
+
+fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> (Vec<Interface>, IfFacts) {
     let vrfs = ctx.vrfs;
     let vrf_names = Names::new(vrfs.iter().map(|v| v.name.as_str()));
     let mut out: Vec<Interface> = Vec::with_capacity(raw.len());
     let mut spans: Vec<IfSpans> = Vec::with_capacity(raw.len());
-    let mut vrf_ok: Vec<bool> = Vec::with_capacity(raw.len());
+    let mut facts = IfFacts {
+        addrs: Vec::new(),
+        vrf_ok: Vec::with_capacity(raw.len()),
+        addr_failed: Vec::with_capacity(raw.len()),
+        names: raw.iter().map(|r| r.name.get().cloned()).collect(),
+    };
     let mut names: HashMap<String, Range<usize>> = HashMap::new();
 
     for (idx, r) in raw.iter().enumerate() {
@@ -610,7 +748,7 @@ fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Int
         }
 
         let vrf = cx.vrf(&r.vrf, f("vrf"), &vrf_names);
-        vrf_ok.push(vrf.is_some());
+        facts.vrf_ok.push(vrf.is_some());
 
         // mac
         let mut mac = default_mac(idx);
@@ -620,28 +758,14 @@ fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Int
             mac_span = r.mac.get().map(|s| s.span());
         }
 
-        // addresses
-        let mut addresses = Vec::new();
-        let mut addr_spans = Vec::new();
-        let mut addr_failed = matches!(r.addresses, Field::Invalid);
-        if let Some(list) = r.addresses.get() {
-            for (i, a) in list.get_ref().iter().enumerate() {
-                let field = format!("{}.addresses[{i}]", r.path);
-                match parse_ifaddr(a.get_ref()) {
-                    Ok(ifa) => {
-                        addresses.push(ifa);
-                        addr_spans.push(AddrAt {
-                            addr: ifa,
-                            span: a.span(),
-                            field,
-                        });
-                    }
-                    Err(e) => {
-                        addr_failed = true;
-                        cx.err(a.span(), field, e);
-                    }
-                }
-            }
+        let (addresses, addr_spans, addr_failed) = if_addresses(&r.addresses, &r.path, cx);
+        facts.addr_failed.push(addr_failed);
+        if let Some(v) = vrf {
+            facts.addrs.extend(addr_spans.into_iter().map(|at| VrfAddr {
+                vrf: v,
+                owner: IfRef::Interface(idx),
+                at,
+            }));
         }
 
         let mtu = cx
@@ -724,7 +848,6 @@ fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Int
         });
         spans.push(IfSpans {
             mac: mac_span,
-            addresses: addr_spans,
             mem_link,
             mem_ring,
             dpdk_device,
@@ -732,10 +855,41 @@ fn interfaces(raw: &[RawInterface], ctx: &IfCtx<'_>, cx: &mut Cx<'_>) -> Vec<Int
     }
 
     check_macs(raw, &out, &spans, cx);
-    check_overlaps(&out, &spans, &vrf_ok, vrfs, cx);
     join_mem_links(raw, &mut out, &spans, cx);
     check_dpdk_devices(raw, &out, &spans, cx);
-    out
+    (out, facts)
+}
+
+/// The `addresses` of an interface or tunnel at `path`: the good ones,
+/// where each was written, and whether any was wrong (reported).
+fn if_addresses(
+    f: &Field<Vec<Spanned<String>>>,
+    path: &str,
+    cx: &mut Cx<'_>,
+) -> (Vec<IfAddr>, Vec<AddrAt>, bool) {
+    let mut addresses = Vec::new();
+    let mut spans = Vec::new();
+    let mut failed = matches!(f, Field::Invalid);
+    if let Some(list) = f.get() {
+        for (i, a) in list.get_ref().iter().enumerate() {
+            let field = format!("{path}.addresses[{i}]");
+            match parse_ifaddr(a.get_ref()) {
+                Ok(ifa) => {
+                    addresses.push(ifa);
+                    spans.push(AddrAt {
+                        addr: ifa,
+                        span: a.span(),
+                        field,
+                    });
+                }
+                Err(e) => {
+                    failed = true;
+                    cx.err(a.span(), field, e);
+                }
+            }
+        }
+    }
+    (addresses, spans, failed)
 }
 
 /// No two interfaces name the same DPDK device (by PCI address or vdev
@@ -793,40 +947,34 @@ fn check_macs(raw: &[RawInterface], out: &[Interface], spans: &[IfSpans], cx: &m
     }
 }
 
-/// No two subnets overlap within one VRF (in different VRFs they may).
+/// No two subnets overlap within one VRF, interfaces and tunnels together
+/// (in different VRFs they may). `all` is in file order, interfaces first.
 fn check_overlaps(
-    out: &[Interface],
-    spans: &[IfSpans],
-    vrf_ok: &[bool],
+    all: &[VrfAddr],
+    ifaces: &[Interface],
+    tunnels: &[Tunnel],
     vrfs: &[Vrf],
     cx: &mut Cx<'_>,
 ) {
-    // (vrf, address, interface) in file order
-    // (vrf, address, interface) in file order
-    let all: Vec<(usize, &AddrAt, usize)> = spans
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| vrf_ok[i])
-        .flat_map(|(i, s)| s.addresses.iter().map(move |a| (out[i].vrf, a, i)))
-        .collect();
-    for (k, &(vrf, at, iface)) in all.iter().enumerate() {
+    for (k, a) in all.iter().enumerate() {
         let earlier = all[..k]
             .iter()
-            .find(|&&(v, a, _)| v == vrf && a.addr.overlaps(&at.addr));
-        if let Some(&(_, other, j)) = earlier {
-            let on = if j == iface {
-                "on the same interface".to_owned()
-            } else {
-                format!("on {}", out[j].name)
+            .find(|b| b.vrf == a.vrf && b.at.addr.overlaps(&a.at.addr));
+        if let Some(other) = earlier {
+            let on = match (other.owner == a.owner, other.owner) {
+                (true, IfRef::Interface(_)) => "on the same interface".to_owned(),
+                (true, IfRef::Tunnel(_)) => "on the same tunnel".to_owned(),
+                (false, IfRef::Interface(j)) => format!("on {}", ifaces[j].name),
+                (false, IfRef::Tunnel(j)) => format!("on tunnel {}", tunnels[j].name),
             };
             cx.err(
-                at.span.clone(),
-                at.field.clone(),
+                a.at.span.clone(),
+                a.at.field.clone(),
                 format!(
                     "{} overlaps {} {on} in VRF \"{}\"",
-                    at.addr,
-                    other.addr,
-                    vrfs.get(vrf).map_or("?", |v| v.name.as_str())
+                    a.at.addr,
+                    other.at.addr,
+                    vrfs.get(a.vrf).map_or("?", |v| v.name.as_str())
                 ),
             );
         }
@@ -1429,6 +1577,548 @@ fn device_path(key: &str, value: &str, dir: &Path) -> Result<String, String> {
 }
 
 // ---------------------------------------------------------------------------
+// Tunnels
+// ---------------------------------------------------------------------------
+
+/// What the later tunnel checks need from the first pass.
+struct TunFacts {
+    /// The underlay VRF, if known.
+    underlay: Option<usize>,
+    /// The mtu if given and in range.
+    mtu: Option<u16>,
+    /// Whether the mtu was given (good or not).
+    mtu_given: bool,
+    /// The destination, if good.
+    destination: Option<Ipv4Addr>,
+    /// The source, once resolved: address and owner.
+    source: Option<(Ipv4Addr, IfRef)>,
+    /// Whether the (overlay) VRF is known.
+    vrf_ok: bool,
+    /// Whether some address was wrong (reported).
+    addr_failed: bool,
+}
+
+fn tunnels(
+    raw: &[RawTunnel],
+    vrfs: &[Vrf],
+    ifaces: &[Interface],
+    facts: &mut IfFacts,
+    cx: &mut Cx<'_>,
+) -> Vec<Tunnel> {
+    let vrf_names = Names::new(vrfs.iter().map(|v| v.name.as_str()));
+    let mut out: Vec<Tunnel> = Vec::with_capacity(raw.len());
+    let mut tf: Vec<TunFacts> = Vec::with_capacity(raw.len());
+    // Names taken so far: interfaces (all of them) and earlier tunnels,
+    // with whether it is a tunnel and where.
+    let mut names: HashMap<String, (bool, Range<usize>)> = HashMap::new();
+    for n in facts.names.iter().flatten() {
+        names
+            .entry(n.get_ref().clone())
+            .or_insert((false, n.span()));
+    }
+
+    for (idx, r) in raw.iter().enumerate() {
+        let f = |k: &str| format!("{}.{k}", r.path);
+
+        let mut name = String::new();
+        match &r.name {
+            Field::Present(n) => {
+                name = n.get_ref().clone();
+                if let Err(e) = check_name(&name, "tunnel", 15) {
+                    cx.err(n.span(), f("name"), e);
+                }
+                match names.get(&name) {
+                    Some((true, at)) => {
+                        let line = cx.line(at);
+                        cx.err(
+                            n.span(),
+                            f("name"),
+                            format!(
+                                "duplicate tunnel name \"{name}\" (first defined at line {line})"
+                            ),
+                        );
+                    }
+                    Some((false, at)) => {
+                        let line = cx.line(at);
+                        cx.err(
+                            n.span(),
+                            f("name"),
+                            format!(
+                                "\"{name}\" is already the name of an interface (line {line}); \
+                                    interfaces and tunnels share names"
+                            ),
+                        );
+                    }
+                    None => {
+                        names.insert(name.clone(), (true, n.span()));
+                    }
+                }
+            }
+            Field::Absent => cx.missing(&r.span, f("name")),
+            Field::Invalid => {}
+        }
+
+        let vrf = cx.vrf(&r.vrf, f("vrf"), &vrf_names);
+        let underlay = cx.vrf(&r.underlay_vrf, f("underlay_vrf"), &vrf_names);
+
+        if r.source.is_absent() {
+            cx.missing(&r.span, f("source"));
+        }
+        if r.destination.is_absent() {
+            cx.missing(&r.span, f("destination"));
+        }
+        let destination = cx.parsed(&r.destination, f("destination"), |s| {
+            let ip = parse_ipv4(s)?;
+            check_unicast(ip)?;
+            Ok(ip)
+        });
+
+        let key = cx
+            .ranged(&r.key, f("key"), 0, u32::MAX.into())
+            .map(|n| n as u32);
+        let ttl = cx
+            .ranged(&r.ttl, f("ttl"), 1, 255)
+            .map_or(DEFAULT_TUNNEL_TTL, |n| n as u8);
+
+        let df = match r.df.get() {
+            None => TunnelDf::Copy,
+            Some(v) => match v.get_ref().as_str() {
+                "copy" => TunnelDf::Copy,
+                "set" => TunnelDf::Set,
+                "clear" => TunnelDf::Clear,
+                other => {
+                    cx.err(
+                        v.span(),
+                        f("df"),
+                        format!("unknown df \"{other}\" (expected copy, set or clear)"),
+                    );
+                    TunnelDf::Copy
+                }
+            },
+        };
+        // An outer header with DF set cannot be fragmented: with df = "set"
+        // the default is "inner", and "outer" is a contradiction.
+        let fragment = match r.fragment.get() {
+            None if df == TunnelDf::Set => TunnelFragment::Inner,
+            None => TunnelFragment::Outer,
+            Some(v) => match v.get_ref().as_str() {
+                "outer" if df == TunnelDf::Set => {
+                    cx.err(
+                        v.span(),
+                        f("fragment"),
+                        "\"outer\" fragments the outer packet, but df = \"set\" forbids it; \
+                            use \"inner\" (the default with df = \"set\") or another df",
+                    );
+                    TunnelFragment::Outer
+                }
+                "outer" => TunnelFragment::Outer,
+                "inner" => TunnelFragment::Inner,
+                other => {
+                    cx.err(
+                        v.span(),
+                        f("fragment"),
+                        format!("unknown fragment \"{other}\" (expected outer or inner)"),
+                    );
+                    TunnelFragment::Outer
+                }
+            },
+        };
+
+        let mtu = cx.ranged(&r.mtu, f("mtu"), 68, 9216).map(|n| n as u16);
+
+        let (addresses, addr_spans, addr_failed) = if_addresses(&r.addresses, &r.path, cx);
+        if let Some(v) = vrf {
+            facts.addrs.extend(addr_spans.into_iter().map(|at| VrfAddr {
+                vrf: v,
+                owner: IfRef::Tunnel(idx),
+                at,
+            }));
+        }
+
+        let keepalive = r.keepalive.get().map(|k| {
+            let k = k.get_ref();
+            let d = Keepalive::default();
+            let p = |key: &str| f(&format!("keepalive.{key}"));
+            Keepalive {
+                interval: cx
+                    .ranged(&k.interval, p("interval"), 1, 32767)
+                    .map_or(d.interval, |n| n as u16),
+                retries: cx
+                    .ranged(&k.retries, p("retries"), 1, 255)
+                    .map_or(d.retries, |n| n as u8),
+            }
+        });
+
+        tf.push(TunFacts {
+            underlay,
+            mtu,
+            mtu_given: !r.mtu.is_absent(),
+            destination,
+            source: None,
+            vrf_ok: vrf.is_some(),
+            addr_failed,
+        });
+        out.push(Tunnel {
+            name,
+            vrf: vrf.unwrap_or(0),
+            underlay_vrf: underlay.unwrap_or(0),
+            // Placeholders until the sources are resolved below.
+            source: Ipv4Addr::UNSPECIFIED,
+            source_on: IfRef::Interface(0),
+            destination: destination.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            key,
+            sequence: r.sequence.or(false),
+            checksum: r.checksum.or(false),
+            ttl,
+            df,
+            fragment,
+            mtu: 0,
+            addresses,
+            keepalive,
+        });
+    }
+
+    tunnel_sources(raw, vrfs, ifaces, facts, &mut out, &mut tf, cx);
+    check_tunnel_tuples(raw, vrfs, &out, &tf, cx);
+    tunnel_mtus(raw, ifaces, &mut out, &tf, cx);
+    out
+}
+
+/// Resolve each tunnel's source in its underlay VRF: an address of an
+/// interface or tunnel there, or the name of one (its first address).
+fn tunnel_sources(
+    raw: &[RawTunnel],
+    vrfs: &[Vrf],
+    ifaces: &[Interface],
+    facts: &IfFacts,
+    out: &mut [Tunnel],
+    tf: &mut [TunFacts],
+    cx: &mut Cx<'_>,
+) {
+    let nif = ifaces.len();
+    let tunnel_names: Vec<String> = out.iter().map(|t| t.name.clone()).collect();
+    let all_names = Names::new(
+        ifaces
+            .iter()
+            .map(|i| i.name.as_str())
+            .chain(tunnel_names.iter().map(String::as_str)),
+    );
+    // (vrf, address) → owner: the first one (overlaps are reported).
+    let mut own: HashMap<(usize, Ipv4Addr), IfRef> = HashMap::new();
+    for a in &facts.addrs {
+        own.entry((a.vrf, a.at.addr.addr)).or_insert(a.owner);
+    }
+    let name_of = |r: IfRef, out: &[Tunnel]| match r {
+        IfRef::Interface(i) => ifaces[i].name.clone(),
+        IfRef::Tunnel(t) => out[t].name.clone(),
+    };
+
+    for (idx, r) in raw.iter().enumerate() {
+        let field = format!("{}.source", r.path);
+        let Some(src) = r.source.get() else { continue };
+        let s = src.get_ref().as_str();
+        let looks_like_ip = !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit() || c == b'.');
+        let found: Option<(Ipv4Addr, IfRef)> = if looks_like_ip {
+            let ip = match parse_ipv4(s) {
+                Ok(ip) => ip,
+                Err(e) => {
+                    cx.err(src.span(), field, e);
+                    continue;
+                }
+            };
+            let Some(u) = tf[idx].underlay else { continue };
+            match own.get(&(u, ip)) {
+                Some(&o) => Some((ip, o)),
+                None => {
+                    let mut here: Vec<String> = facts
+                        .addrs
+                        .iter()
+                        .filter(|a| a.vrf == u)
+                        .map(|a| format!("{} on {}", a.at.addr.addr, name_of(a.owner, out)))
+                        .collect();
+                    const SHOWN: usize = 20;
+                    let more = here.len().saturating_sub(SHOWN);
+                    here.truncate(SHOWN);
+                    let mut listed = if here.is_empty() {
+                        "it has none there".to_owned()
+                    } else {
+                        format!("its addresses there: {}", here.join(", "))
+                    };
+                    if more > 0 {
+                        listed.push_str(&format!(" and {more} more"));
+                    }
+                    let elsewhere = facts
+                        .addrs
+                        .iter()
+                        .find(|a| a.at.addr.addr == ip)
+                        .map(|a| {
+                            format!(
+                                "; it is {}'s address in VRF \"{}\"",
+                                name_of(a.owner, out),
+                                vrfs[a.vrf].name
+                            )
+                        })
+                        .unwrap_or_default();
+                    cx.err(
+                        src.span(),
+                        field,
+                        format!(
+                            "{ip} is not an address of this router in the underlay VRF \
+                                \"{}\" ({listed}){elsewhere}",
+                            vrfs[u].name
+                        ),
+                    );
+                    None
+                }
+            }
+        } else {
+            let Some(k) = cx.interface(src, field.clone(), &all_names) else {
+                continue;
+            };
+            let (owner, what, vrf_ok, owner_vrf, addrs, failed) = if k < nif {
+                let i = &ifaces[k];
+                (
+                    IfRef::Interface(k),
+                    "interface",
+                    facts.vrf_ok[k],
+                    i.vrf,
+                    &i.addresses,
+                    facts.addr_failed[k],
+                )
+            } else {
+                let t = &out[k - nif];
+                (
+                    IfRef::Tunnel(k - nif),
+                    "tunnel",
+                    tf[k - nif].vrf_ok,
+                    t.vrf,
+                    &t.addresses,
+                    tf[k - nif].addr_failed,
+                )
+            };
+            let Some(u) = tf[idx].underlay.filter(|_| vrf_ok) else {
+                continue;
+            };
+            if owner_vrf != u {
+                cx.err(
+                    src.span(),
+                    field,
+                    format!(
+                        "{what} \"{s}\" is in VRF \"{}\", not in the tunnel's underlay VRF \"{}\"",
+                        vrfs[owner_vrf].name, vrfs[u].name
+                    ),
+                );
+                None
+            } else if let Some(a) = addrs.first() {
+                Some((a.addr, owner))
+            } else {
+                if !failed {
+                    cx.err(
+                        src.span(),
+                        field,
+                        format!("{what} \"{s}\" has no address to be the tunnel's source"),
+                    );
+                }
+                None
+            }
+        };
+        let Some((ip, owner)) = found else { continue };
+        if owner == IfRef::Tunnel(idx) {
+            cx.err(
+                src.span(),
+                format!("{}.source", r.path),
+                format!("{ip} is this tunnel's own address: a tunnel cannot carry itself"),
+            );
+            continue;
+        }
+        tf[idx].source = Some((ip, owner));
+        out[idx].source = ip;
+        out[idx].source_on = owner;
+        if let (Some(d), Some(dspan)) = (tf[idx].destination, r.destination.get()) {
+            if d == ip {
+                cx.err(
+                    dspan.span(),
+                    format!("{}.destination", r.path),
+                    format!("{d} is the tunnel's source; the far end is another address"),
+                );
+                tf[idx].destination = None;
+            }
+        }
+    }
+}
+
+/// No two tunnels have the same underlay VRF, source, destination and key:
+/// a received packet could not be given to one of them.
+fn check_tunnel_tuples(
+    raw: &[RawTunnel],
+    vrfs: &[Vrf],
+    out: &[Tunnel],
+    tf: &[TunFacts],
+    cx: &mut Cx<'_>,
+) {
+    let mut seen: HashMap<(usize, Ipv4Addr, Ipv4Addr, Option<u32>), usize> = HashMap::new();
+    for (i, t) in tf.iter().enumerate() {
+        let (Some(u), Some((src, _)), Some(dst), Some(dspan)) = (
+            t.underlay,
+            t.source,
+            t.destination,
+            raw[i].destination.get(),
+        ) else {
+            continue;
+        };
+        // A key that was wrong is reported; leave the tunnel out.
+        if out[i].key.is_none() && !raw[i].key.is_absent() {
+            continue;
+        }
+        let tuple = (u, src, dst, out[i].key);
+        match seen.get(&tuple) {
+            Some(&j) => {
+                let line = raw[j].destination.get().map_or(0, |d| cx.line(&d.span()));
+                let key = match out[i].key {
+                    Some(k) => format!("key {k}"),
+                    None => "no key".to_owned(),
+                };
+                cx.err(
+                    dspan.span(),
+                    format!("{}.destination", raw[i].path),
+                    format!(
+                        "{} (line {line}) has the same underlay VRF \"{}\", source {src}, \
+                            destination {dst} and {key}: received packets could not be told \
+                            apart (give one of them another key)",
+                        raw[j].path, vrfs[u].name
+                    ),
+                );
+            }
+            None => {
+                seen.insert(tuple, i);
+            }
+        }
+    }
+}
+
+/// Each tunnel's MTU: the configured one, at most the MTU of its source's
+/// interface (or tunnel) minus its overhead, or by default exactly that.
+/// Tunnels sourced from tunnels are done after those; a cycle of them is
+/// reported.
+fn tunnel_mtus(
+    raw: &[RawTunnel],
+    ifaces: &[Interface],
+    out: &mut [Tunnel],
+    tf: &[TunFacts],
+    cx: &mut Cx<'_>,
+) {
+    let n = out.len();
+    // The effective MTU where known (`None`: unknown, and checks against it
+    // are skipped: whatever made it unknown is reported).
+    let mut mtu: Vec<Option<u16>> = vec![None; n];
+    let mut done = vec![false; n];
+    loop {
+        let mut progress = false;
+        for t in 0..n {
+            if done[t] {
+                continue;
+            }
+            let under = match tf[t].source.map(|s| s.1) {
+                None => None,
+                Some(IfRef::Interface(i)) => Some((ifaces[i].mtu, ifaces[i].name.clone())),
+                Some(IfRef::Tunnel(o)) if done[o] => {
+                    mtu[o].map(|m| (m, format!("tunnel {}", out[o].name)))
+                }
+                Some(IfRef::Tunnel(_)) => continue,
+            };
+            done[t] = true;
+            progress = true;
+            let tun = &out[t];
+            let overhead = tun.overhead();
+            let parts = tun.overhead_parts();
+            mtu[t] = match (under, tf[t].mtu) {
+                (_, None) if tf[t].mtu_given => None,
+                (None, m) => m,
+                (Some((u, on)), Some(m)) => {
+                    let max = u - overhead;
+                    if m > max {
+                        let span = raw[t].mtu.get().map_or(raw[t].span.clone(), |m| m.span());
+                        cx.err(
+                            span,
+                            format!("{}.mtu", raw[t].path),
+                            format!(
+                                "{m} is larger than {max}: {on}'s MTU {u} minus the tunnel's \
+                                    overhead of {overhead} bytes ({parts})"
+                            ),
+                        );
+                        None
+                    } else {
+                        Some(m)
+                    }
+                }
+                (Some((u, on)), None) => {
+                    let max = u - overhead;
+                    if max < 68 {
+                        let span = raw[t]
+                            .source
+                            .get()
+                            .map_or(raw[t].span.clone(), |s| s.span());
+                        cx.err(
+                            span,
+                            format!("{}.source", raw[t].path),
+                            format!(
+                                "the tunnel's MTU would be {max}: {on}'s MTU {u} minus the \
+                                    tunnel's overhead of {overhead} bytes ({parts}), below \
+                                    the minimum of 68"
+                            ),
+                        );
+                        None
+                    } else {
+                        Some(max)
+                    }
+                }
+            };
+        }
+        if !progress {
+            break;
+        }
+    }
+
+    // What is left is sourced from tunnels in a cycle, or on one.
+    let carrier = |t: usize| match tf[t].source.map(|s| s.1) {
+        Some(IfRef::Tunnel(o)) => Some(o),
+        _ => None,
+    };
+    for t in (0..n).filter(|&t| !done[t]) {
+        let mut chain = vec![t];
+        let mut at = t;
+        while let Some(o) = carrier(at) {
+            chain.push(o);
+            if o == t || chain.len() > n {
+                break;
+            }
+            at = o;
+        }
+        if chain.last() != Some(&t) {
+            continue;
+        }
+        let names: Vec<&str> = chain.iter().map(|&k| out[k].name.as_str()).collect();
+        if let Some(src) = raw[t].source.get() {
+            cx.err(
+                src.span(),
+                format!("{}.source", raw[t].path),
+                format!(
+                    "{} is an address of tunnel {}, whose source leads back to this tunnel: \
+                        tunnels cannot take their sources from each other in a cycle ({})",
+                    out[t].source,
+                    names[1],
+                    names.join(" → ")
+                ),
+            );
+        }
+    }
+
+    for (t, tun) in out.iter_mut().enumerate() {
+        tun.mtu = mtu[t].or(tf[t].mtu).unwrap_or(1476);
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Routes and neighbors
 // ---------------------------------------------------------------------------
 
@@ -1436,16 +2126,34 @@ fn routes(
     raw: &[RawRoute],
     vrfs: &[Vrf],
     ifaces: &[Interface],
+    tunnels: &[Tunnel],
     cx: &mut Cx<'_>,
 ) -> Vec<StaticRoute> {
     let mut out = Vec::with_capacity(raw.len());
     let vrf_names = Names::new(vrfs.iter().map(|v| v.name.as_str()));
-    let if_names = Names::new(ifaces.iter().map(|i| i.name.as_str()));
-    // The router's own addresses: (vrf, address) → interface.
-    let own: HashMap<(usize, Ipv4Addr), usize> = ifaces
+    // Interfaces, then tunnels: one set of names.
+    let nif = ifaces.len();
+    let if_names = Names::new(
+        ifaces
+            .iter()
+            .map(|i| i.name.as_str())
+            .chain(tunnels.iter().map(|t| t.name.as_str())),
+    );
+    let if_vrf = |k: usize| match k.checked_sub(nif) {
+        None => ("interface", ifaces[k].vrf),
+        Some(t) => ("tunnel", tunnels[t].vrf),
+    };
+    // The router's own addresses: (vrf, address) → interface or tunnel
+    // name.
+    let own: HashMap<(usize, Ipv4Addr), &str> = ifaces
         .iter()
-        .enumerate()
-        .flat_map(|(i, itf)| itf.addresses.iter().map(move |a| ((itf.vrf, a.addr), i)))
+        .map(|i| (i.vrf, &i.addresses, i.name.as_str()))
+        .chain(
+            tunnels
+                .iter()
+                .map(|t| (t.vrf, &t.addresses, t.name.as_str())),
+        )
+        .flat_map(|(vrf, addrs, name)| addrs.iter().map(move |a| ((vrf, a.addr), name)))
         .collect();
     // (vrf, prefix, len, distance) → where first seen
     let mut seen: HashMap<(usize, u32, u8, u8), First> = HashMap::new();
@@ -1453,48 +2161,63 @@ fn routes(
     for r in raw {
         let f = |k: &str| format!("{}.{k}", r.path);
         let vrf = cx.vrf(&r.vrf, f("vrf"), &vrf_names);
+        // The VRF of the next hop: the route's own unless leaked.
+        let leaked = !r.next_hop_vrf.is_absent();
+        let nh_vrf = if leaked {
+            cx.vrf(&r.next_hop_vrf, f("next_hop_vrf"), &vrf_names)
+        } else {
+            vrf
+        };
 
         if r.prefix.is_absent() {
             cx.missing(&r.span, f("prefix"));
         }
-        let prefix = cx.parsed(&r.prefix, f("prefix"), |s| {
-            let (addr, len) = parse_cidr(s)?;
-            let net = Ipv4Addr::from(u32::from(addr) & mask(len));
-            if net != addr {
-                return Err(format!("host bits set in {s}; did you mean {net}/{len}?"));
-            }
-            Ok((addr, len))
-        });
+        let prefix = cx.parsed(&r.prefix, f("prefix"), parse_prefix);
 
         let via = cx.parsed(&r.via, f("via"), |s| {
             let ip = parse_ipv4(s)?;
             check_unicast(ip)?;
-            if let Some(&i) = vrf.and_then(|v| own.get(&(v, ip))) {
+            if let Some(name) = nh_vrf.and_then(|v| own.get(&(v, ip))) {
+                let in_vrf = match nh_vrf {
+                    Some(v) if leaked => format!(" in VRF \"{}\"", vrfs[v].name),
+                    _ => String::new(),
+                };
                 return Err(format!(
-                    "{ip} is this router's own address (on {}); a next hop is another host",
-                    ifaces[i].name
+                    "{ip} is this router's own address (on {name}{in_vrf}); a next hop is \
+                        another host"
                 ));
             }
             Ok(ip)
         });
 
-        let interface = r.interface.get().and_then(|name| {
-            let i = cx.interface(name, f("interface"), &if_names)?;
-            match vrf {
-                Some(v) if ifaces[i].vrf != v => {
+        // An interface or a tunnel (`k` indexes interfaces, then tunnels).
+        let target = r.interface.get().and_then(|name| {
+            let k = cx.interface(name, f("interface"), &if_names)?;
+            let (what, owner_vrf) = if_vrf(k);
+            match nh_vrf {
+                Some(v) if owner_vrf != v => {
+                    let whose = if leaked {
+                        "next_hop_vrf"
+                    } else {
+                        "route's VRF"
+                    };
                     cx.err(
                         name.span(),
                         f("interface"),
                         format!(
-                            "interface \"{}\" is in VRF \"{}\", not in the route's VRF \"{}\"",
-                            ifaces[i].name, vrfs[ifaces[i].vrf].name, vrfs[v].name
+                            "{what} \"{}\" is in VRF \"{}\", not in the {whose} \"{}\"",
+                            name.get_ref(),
+                            vrfs[owner_vrf].name,
+                            vrfs[v].name
                         ),
                     );
                     None
                 }
-                _ => Some(i),
+                _ => Some(k),
             }
         });
+        let interface = target.filter(|&k| k < nif);
+        let tunnel = target.and_then(|k| k.checked_sub(nif));
 
         let action = match r.action.get() {
             None => Some(RouteAction::Forward),
@@ -1522,7 +2245,11 @@ fn routes(
                 "a forward route needs via, interface or both",
             ),
             Some(a @ (RouteAction::Blackhole | RouteAction::Reject)) => {
-                for (key, field) in [("via", &r.via), ("interface", &r.interface)] {
+                for (key, field) in [
+                    ("via", &r.via),
+                    ("interface", &r.interface),
+                    ("next_hop_vrf", &r.next_hop_vrf),
+                ] {
                     if let Some(v) = field.get() {
                         cx.err(
                             v.span(),
@@ -1570,8 +2297,10 @@ fn routes(
             vrf: vrf.unwrap_or(0),
             prefix,
             len,
+            next_hop_vrf: nh_vrf.or(vrf).unwrap_or(0),
             via,
             interface,
+            tunnel,
             action: action.unwrap_or(RouteAction::Forward),
             distance,
         });
@@ -1582,6 +2311,7 @@ fn routes(
 fn neighbors(
     raw: &[super::raw::RawNeighbor],
     ifaces: &[Interface],
+    tunnels: &[Tunnel],
     cx: &mut Cx<'_>,
 ) -> Vec<Neighbor> {
     let mut out = Vec::with_capacity(raw.len());
@@ -1598,10 +2328,23 @@ fn neighbors(
                 cx.missing(&n.span, f(key));
             }
         }
-        let interface = n
-            .interface
-            .get()
-            .and_then(|name| cx.interface(name, f("interface"), &if_names));
+        let interface = n.interface.get().and_then(|name| {
+            if if_names.get(name.get_ref()).is_none()
+                && tunnels.iter().any(|t| &t.name == name.get_ref())
+            {
+                cx.err(
+                    name.span(),
+                    f("interface"),
+                    format!(
+                        "\"{}\" is a GRE tunnel: point-to-point, without ARP, so it takes no \
+                            neighbors",
+                        name.get_ref()
+                    ),
+                );
+                return None;
+            }
+            cx.interface(name, f("interface"), &if_names)
+        });
         let address = cx.parsed(&n.address, f("address"), |s| {
             let ip = parse_ipv4(s)?;
             check_unicast(ip)?;
@@ -1715,6 +2458,16 @@ fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
         .ok()
         .filter(|&n| n <= 32 && l.bytes().all(|c| c.is_ascii_digit()))
         .ok_or_else(|| format!("invalid prefix length \"{l}\" in \"{s}\" (0..=32)"))?;
+    Ok((addr, len))
+}
+
+/// A route prefix: `ADDRESS/LENGTH` with no host bits set.
+fn parse_prefix(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (addr, len) = parse_cidr(s)?;
+    let net = Ipv4Addr::from(u32::from(addr) & mask(len));
+    if net != addr {
+        return Err(format!("host bits set in {s}; did you mean {net}/{len}?"));
+    }
     Ok((addr, len))
 }
 
