@@ -5,9 +5,16 @@
 //!  workers ──punt──► Control::poll ──► ARP (RFC 826): answer, learn
 //!                         │            held packets: resolve / hold / release
 //!                         ├── tick (100 ms): retransmit, fail, probe
+//!                         ├── GRE keepalives: probe, count answers, tunnel up/down
 //!                         └── publish(Snapshot) ──► Rcu ──► workers (next burst)
-//!  workers ◄─inject── ARP replies/requests, released packets
+//!  workers ◄─inject── ARP replies/requests, released packets, keepalive probes
 //! ```
+//!
+//! A tunnel with `keepalive = { interval, retries }` is probed every
+//! `interval` seconds (Cisco's scheme, [`pipeline::tunnel::build_keepalive`]);
+//! after `retries` probes in a row without an answer it goes down: the
+//! snapshot marks it down and the RIB is rebuilt without its routes, so
+//! traffic takes whatever route is left. The first answer brings it up.
 //!
 //! The control thread never blocks a worker: it only talks to them through
 //! the bounded punt/inject queues and the RCU cell.
@@ -16,10 +23,13 @@ use crate::config::Config;
 use crate::neighbor::{Action, NeighborConfig, NeighborTable, PortInfo};
 use crate::rib::{self, Rib};
 use pipeline::fib::Fib4;
-use pipeline::state::{self, Adj, IfaceState, Rcu, Snapshot, ADJ_FIRST_DYNAMIC};
+use pipeline::state::{
+    self, Adj, DecapMap, IfaceState, Rcu, Snapshot, TunnelState, ADJ_FIRST_DYNAMIC,
+};
+use pipeline::tunnel::build_keepalive;
 use pipeline::wire::arp;
 use pipeline::wire::ethernet::{Address as EthernetAddress, EtherType, Frame};
-use pipeline::WorkerQueues;
+use pipeline::{WorkerQueues, META_KEEPALIVE};
 use pmd::{Buf, Counter, Pool};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +59,22 @@ pub struct ControlCounters {
     pub hold_dropped: Counter,
     /// Snapshots published.
     pub snapshots: Counter,
+    /// GRE keepalive probes sent.
+    pub keepalives_sent: Counter,
+    /// GRE keepalive answers received.
+    pub keepalives_received: Counter,
+    /// Tunnel state changes (up to down or down to up).
+    pub tunnel_flaps: Counter,
+}
+
+/// Keepalive state of one tunnel.
+#[derive(Debug)]
+struct Keepalive {
+    interval: Duration,
+    retries: u8,
+    next: Instant,
+    /// Probes sent since the last answer.
+    missed: u8,
 }
 
 /// The control plane state of one router.
@@ -61,6 +87,12 @@ pub struct Control<P: Pool> {
     fibs: Arc<Vec<Arc<Fib4>>>,
     base_adj: Vec<Adj>,
     ifaces: Arc<Vec<IfaceState>>,
+    tunnels: Arc<Vec<TunnelState>>,
+    decap: Arc<DecapMap>,
+    /// Per tunnel: its keepalive, if configured.
+    keepalives: Vec<Option<Keepalive>>,
+    /// IPv4 identification of the next keepalive probe.
+    probe_id: u16,
     generation: u64,
     counters: Arc<ControlCounters>,
     last_tick: Instant,
@@ -80,15 +112,30 @@ impl<P: Pool> Control<P> {
                 mtu: i.mtu,
             })
             .collect();
-        let first = ADJ_FIRST_DYNAMIC + cfg.interfaces.len() as u32;
+        let first = ADJ_FIRST_DYNAMIC + (cfg.interfaces.len() + cfg.tunnels.len()) as u32;
         let mut neighbors = NeighborTable::new(ports, first, NeighborConfig::default());
         for n in &cfg.neighbors {
             neighbors.add_static(n.interface as u16, n.address, n.mac);
         }
         let (rib, warnings) = Rib::from_config(&cfg);
-        let fibs = Arc::new(rib.build_fibs(&mut neighbors));
+        let fibs = Arc::new(rib.build_fibs(&mut neighbors, cfg.interfaces.len()));
         let base_adj = rib::base_adjacencies(&cfg);
         let ifaces = Arc::new(rib::iface_states(&cfg));
+        let tunnels = rib::tunnel_states(&cfg, &[]);
+        let decap = Arc::new(DecapMap::build(&tunnels));
+        let start = Instant::now();
+        let keepalives = cfg
+            .tunnels
+            .iter()
+            .map(|t| {
+                t.keepalive.map(|k| Keepalive {
+                    interval: Duration::from_secs(k.interval.into()),
+                    retries: k.retries,
+                    next: start,
+                    missed: 0,
+                })
+            })
+            .collect();
         let rcu = state::rcu(Snapshot::default());
         let mut c = Control {
             cfg,
@@ -99,6 +146,10 @@ impl<P: Pool> Control<P> {
             fibs,
             base_adj,
             ifaces,
+            tunnels: Arc::new(tunnels),
+            decap,
+            keepalives,
+            probe_id: 0,
             generation: 0,
             counters: Arc::default(),
             last_tick: Instant::now(),
@@ -135,8 +186,8 @@ impl<P: Pool> Control<P> {
             adj: Arc::new(adj),
             neighbors: Arc::new(map),
             ifaces: self.ifaces.clone(),
-            // No tunnels are configured yet (issue 5 wires them in).
-            ..Snapshot::default()
+            tunnels: self.tunnels.clone(),
+            decap: self.decap.clone(),
         }));
         self.counters.snapshots.add(1);
     }
@@ -167,6 +218,7 @@ impl<P: Pool> Control<P> {
         if now >= self.last_tick + Duration::from_millis(100) {
             self.last_tick = now;
             self.neighbors.tick(now, &mut self.actions);
+            self.keepalive_tick(now);
         }
         self.run_actions();
         let nc = self.neighbors.counters;
@@ -203,6 +255,11 @@ impl<P: Pool> Control<P> {
             return;
         }
         let port = p.meta().in_port;
+        if let Some(t) = usize::from(port).checked_sub(self.cfg.interfaces.len()) {
+            // Only keepalive answers come from tunnel interfaces.
+            self.keepalive_answer(t);
+            return;
+        }
         let is_arp = Frame::new_checked(p.data())
             .map(|f| f.ethertype() == EtherType::ARP)
             .unwrap_or(false);
@@ -315,6 +372,87 @@ impl<P: Pool> Control<P> {
         repr.emit(&mut a);
         p.meta_mut().out_port = port;
         self.inject(worker, p)
+    }
+
+    /// Whether tunnel `t` is up.
+    pub fn tunnel_up(&self, t: usize) -> Option<bool> {
+        self.tunnels.get(t).map(|t| t.up)
+    }
+
+    /// Send the keepalive probes that are due; take down the tunnels whose
+    /// probes went unanswered `retries` times in a row.
+    fn keepalive_tick(&mut self, now: Instant) {
+        let mut changed = false;
+        for t in 0..self.keepalives.len() {
+            let Some(k) = &mut self.keepalives[t] else {
+                continue;
+            };
+            if now < k.next {
+                continue;
+            }
+            k.next = now + k.interval;
+            if k.missed >= k.retries && self.tunnels[t].up {
+                changed |= self.set_tunnel_up(t, false);
+            }
+            if let Some(k) = &mut self.keepalives[t] {
+                k.missed = k.missed.saturating_add(1);
+            }
+            self.send_keepalive(t);
+        }
+        if changed {
+            self.rebuild_routes();
+        }
+    }
+
+    fn send_keepalive(&mut self, t: usize) {
+        let Some(mut p) = self.pool.alloc() else {
+            return;
+        };
+        self.probe_id = self.probe_id.wrapping_add(1);
+        if build_keepalive(&mut p, &self.tunnels[t], self.probe_id).is_none() {
+            return;
+        }
+        let m = p.meta_mut();
+        m.flags = META_KEEPALIVE;
+        m.out_port = t as u16;
+        if self.inject(0, p) {
+            self.counters.keepalives_sent.add(1);
+        }
+    }
+
+    /// An answer to tunnel `t`'s keepalive came back.
+    fn keepalive_answer(&mut self, t: usize) {
+        let Some(Some(k)) = self.keepalives.get_mut(t) else {
+            return;
+        };
+        self.counters.keepalives_received.add(1);
+        k.missed = 0;
+        if !self.tunnels[t].up && self.set_tunnel_up(t, true) {
+            self.rebuild_routes();
+        }
+    }
+
+    /// Mark tunnel `t` up or down; true if that changed it.
+    fn set_tunnel_up(&mut self, t: usize, up: bool) -> bool {
+        if self.tunnels[t].up == up {
+            return false;
+        }
+        let mut tunnels = (*self.tunnels).clone();
+        tunnels[t].up = up;
+        self.tunnels = Arc::new(tunnels);
+        self.counters.tunnel_flaps.add(1);
+        true
+    }
+
+    /// Rebuild the RIB and FIBs without the tunnels that are down, and
+    /// publish.
+    fn rebuild_routes(&mut self) {
+        let down: Vec<usize> = (0..self.tunnels.len())
+            .filter(|&t| !self.tunnels[t].up)
+            .collect();
+        let (rib, _) = Rib::from_config_with(&self.cfg, &down);
+        self.fibs = Arc::new(rib.build_fibs(&mut self.neighbors, self.cfg.interfaces.len()));
+        self.publish();
     }
 
     fn inject(&mut self, worker: usize, p: P::Buf) -> bool {
