@@ -180,7 +180,7 @@ impl<P: Pool> Control<P> {
         let mut adj = self.base_adj.clone();
         let map = self.neighbors.build(&mut adj);
         self.generation += 1;
-        self.rcu.store(Arc::new(Snapshot {
+        let mut snap = Snapshot {
             generation: self.generation,
             fibs: self.fibs.clone(),
             adj: Arc::new(adj),
@@ -188,7 +188,10 @@ impl<P: Pool> Control<P> {
             ifaces: self.ifaces.clone(),
             tunnels: self.tunnels.clone(),
             decap: self.decap.clone(),
-        }));
+        };
+        snap.link_hairpins();
+        self.tunnels = snap.tunnels.clone();
+        self.rcu.store(Arc::new(snap));
         self.counters.snapshots.add(1);
     }
 

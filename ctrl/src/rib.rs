@@ -368,6 +368,7 @@ pub fn tunnel_states(cfg: &Config, seq: &[Arc<AtomicU32>]) -> Vec<TunnelState> {
             mtu: tun.mtu,
             up: true,
             seq: seq.get(t).cloned().unwrap_or_default(),
+            hairpin: None,
         })
         .collect()
 }

@@ -42,6 +42,7 @@ fuzz_target!(|data: &[u8]| {
         mtu: 1476,
         up: true,
         seq: Default::default(),
+        hairpin: None,
     };
     let tunnels = vec![
         tunnel(1, 0x0a01_0001, None),

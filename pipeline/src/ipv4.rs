@@ -419,11 +419,13 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     #[cold]
     #[inline(never)]
     fn ipv4_slow(&mut self, p: P::Buf, dst: u32, nh: u32, iface: &IfaceState, snap: &Snapshot) {
-        self.ipv4_route(p, dst, nh, iface, snap, 0);
+        self.ipv4_route(p, dst, nh, iface, snap, 0, true);
     }
 
     /// [`ipv4_slow`](Self::ipv4_slow) for a packet that already went
-    /// through `passes` tunnel encapsulations or decapsulations.
+    /// through `passes` tunnel encapsulations or decapsulations; `count`
+    /// as in [`send_routed`](Self::send_routed).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn ipv4_route(
         &mut self,
         mut p: P::Buf,
@@ -432,6 +434,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         iface: &IfaceState,
         snap: &Snapshot,
         passes: u8,
+        count: bool,
     ) {
         if nh == NO_ROUTE {
             self.counters.count_drop(DropReason::NoRoute);
@@ -487,7 +490,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                     .get(usize::from(adj.port))
                     .is_some_and(|t| t.fragment == FragmentPolicy::Outer && t.df != DfPolicy::Set);
             if !outer {
-                self.forward_fragmented(p, adj, dst, snap, passes);
+                self.forward_fragmented(p, adj, dst, snap, passes, count);
                 return;
             }
         }
@@ -496,7 +499,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 .first_chunk_mut::<34>()
                 .expect("parse checked the length"),
         );
-        self.send_routed(p, adj, dst, snap, passes, true);
+        self.send_routed(p, adj, dst, snap, passes, count);
     }
 
     /// RFC 1812 §5.2.6: forward `p` (DF clear, larger than `adj.mtu`) in
@@ -510,6 +513,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         dst: u32,
         snap: &Snapshot,
         passes: u8,
+        count: bool,
     ) {
         decrement_ttl(
             p.data_mut()
@@ -521,7 +525,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             Ok(()) => {
                 self.counters.fragments.add(frags.len() as u64);
                 for (i, f) in frags.drain(..).enumerate() {
-                    self.send_routed(f, adj, dst, snap, passes, i == 0);
+                    self.send_routed(f, adj, dst, snap, passes, count && i == 0);
                 }
             }
             Err(crate::frag::FragError::TooSmall) => self.counters.count_drop(DropReason::TooBig),

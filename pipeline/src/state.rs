@@ -269,6 +269,13 @@ pub struct TunnelState {
     pub mtu: u16,
     /// Whether the tunnel is up (keepalives may take it down).
     pub up: bool,
+    /// The hairpin: when the underlay routes `dst` to a local address and
+    /// a tunnel there takes this one's packets (the seed's Tunnel75 and
+    /// Tunnel76), its number. Encapsulating, routing the outer packet to
+    /// ourselves and decapsulating it again would give exactly the inner
+    /// packet arriving on that tunnel, so the worker hands it over
+    /// directly. Set by [`Snapshot::link_hairpins`].
+    pub hairpin: Option<u16>,
     /// The next RFC 2890 sequence number, shared by the workers and kept
     /// from one snapshot to the next.
     pub seq: Arc<std::sync::atomic::AtomicU32>,
@@ -285,10 +292,55 @@ impl TunnelState {
 /// address, key or none).
 pub type DecapKey = (u16, u32, u32, Option<u32>);
 
+/// A fast hasher for small fixed keys (multiply and fold, as FxHash
+/// does): decapsulation looks a key up per packet, and its keys come from
+/// the configuration, not from the wire's choice alone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(u64::from(v));
+    }
+
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
 /// Tunnels by [`DecapKey`], for GRE arriving at a local address.
 #[derive(Clone, Debug, Default)]
 pub struct DecapMap {
-    map: std::collections::HashMap<DecapKey, u16>,
+    map: std::collections::HashMap<DecapKey, u16, std::hash::BuildHasherDefault<KeyHasher>>,
 }
 
 impl DecapMap {
@@ -344,6 +396,32 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Work out every tunnel's [`TunnelState::hairpin`] from this
+    /// snapshot's FIBs and decapsulation map (a new `tunnels` table if any
+    /// changed).
+    pub fn link_hairpins(&mut self) {
+        let hairpin = |t: &TunnelState| {
+            let (_, adj) = self.route(t.underlay_vrf, t.dst)?;
+            if adj.kind != AdjKind::Local {
+                return None;
+            }
+            self.decap.get(t.underlay_vrf, t.dst, t.src, t.key)
+        };
+        let wanted: Vec<Option<u16>> = self.tunnels.iter().map(hairpin).collect();
+        if wanted
+            .iter()
+            .zip(self.tunnels.iter())
+            .all(|(w, t)| *w == t.hairpin)
+        {
+            return;
+        }
+        let mut tunnels = (*self.tunnels).clone();
+        for (t, w) in tunnels.iter_mut().zip(wanted) {
+            t.hairpin = w;
+        }
+        self.tunnels = Arc::new(tunnels);
+    }
+
     /// The adjacency for `nh`, or the blackhole for an index out of range.
     #[inline]
     pub fn adj(&self, nh: NextHop) -> &Adj {

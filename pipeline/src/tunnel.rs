@@ -251,12 +251,46 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             self.counters.count_drop(DropReason::TunnelDown);
             return;
         }
+        if let Some(peer) = tunnel.hairpin {
+            self.hairpin(p, peer, snap, passes + 2, count);
+            return;
+        }
         self.ip_id = self.ip_id.wrapping_add(1);
         if !encapsulate(&mut p, tunnel, self.ip_id) {
             self.counters.count_drop(DropReason::TunnelNoRoom);
             return;
         }
         self.route_outer(p, tunnel.underlay_vrf, tunnel.dst, snap, passes + 1, count);
+    }
+
+    /// The hairpin ([`TunnelState::hairpin`]): the packet, already routed
+    /// into a tunnel whose far end is tunnel number `peer` on this router,
+    /// arrives on `peer`'s interface as it would after encapsulation,
+    /// local delivery and decapsulation.
+    fn hairpin(&mut self, p: P::Buf, peer: u16, snap: &Snapshot, passes: u8, count: bool) {
+        if passes > MAX_TUNNEL_PASSES {
+            self.counters.count_drop(DropReason::TunnelLoop);
+            return;
+        }
+        let Some(tunnel) = snap.tunnels.get(usize::from(peer)) else {
+            self.counters.count_drop(DropReason::GreNoTunnel);
+            return;
+        };
+        if !tunnel.up {
+            self.counters.count_drop(DropReason::TunnelDown);
+            return;
+        }
+        let Some(iface) = snap.ifaces.get(usize::from(tunnel.iface)) else {
+            self.counters.count_drop(DropReason::IfaceDown);
+            return;
+        };
+        let d = p.data();
+        let dst = u32::from_be_bytes([d[30], d[31], d[32], d[33]]);
+        let nh = snap
+            .fibs
+            .get(usize::from(iface.vrf))
+            .map_or(NO_ROUTE, |f| f.lookup(dst));
+        self.ipv4_route(p, dst, nh, iface, snap, passes, count);
     }
 
     /// Route an outer packet the router built (encapsulated) in `vrf`
@@ -366,7 +400,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                     .fibs
                     .get(usize::from(iface.vrf))
                     .map_or(NO_ROUTE, |f| f.lookup(dst));
-                self.ipv4_route(p, dst, nh, iface, snap, passes);
+                self.ipv4_route(p, dst, nh, iface, snap, passes, true);
             }
             // An inner frame is IPv4 by construction; whatever else parse
             // finds is the inner header's fault.

@@ -55,6 +55,7 @@ fn tunnel(iface: u16, vrf: u16, src: u32, dst: u32, key: Option<u32>) -> TunnelS
         mtu: 1476 - if key.is_some() { 4 } else { 0 },
         up: true,
         seq: Default::default(),
+        hairpin: None,
     }
 }
 
@@ -65,6 +66,14 @@ const T9: u16 = 2;
 const TLOOP: u16 = 3;
 
 fn snapshot(tunnels: Vec<TunnelState>) -> Snapshot {
+    let mut s = snapshot_unlinked(tunnels);
+    s.link_hairpins();
+    s
+}
+
+/// The snapshot without the hairpin shortcut: the local pair then goes
+/// through encapsulation, the underlay and decapsulation for real.
+fn snapshot_unlinked(tunnels: Vec<TunnelState>) -> Snapshot {
     // Adjacencies: 0 local, 1 blackhole, 2 reject, 3 attached p0,
     // 4 attached p1, 5 attached p2, 6 H0, 7 H1, 8 PEER, 9-12 tunnels.
     let mut adj = vec![
@@ -173,6 +182,10 @@ struct Lab {
 }
 
 fn lab_with(tunnels: Vec<TunnelState>) -> Lab {
+    lab_from(snapshot(tunnels.clone()), tunnels)
+}
+
+fn lab_from(snap: Snapshot, tunnels: Vec<TunnelState>) -> Lab {
     let pool = NativePool::new(1024, 2048).unwrap();
     let (mut inside, mut outside) = (Vec::new(), Vec::new());
     for _ in 0..3 {
@@ -186,7 +199,7 @@ fn lab_with(tunnels: Vec<TunnelState>) -> Lab {
         0,
         inside,
         pool.clone(),
-        state::rcu(snapshot(tunnels.clone())),
+        state::rcu(snap),
         queues.clone(),
         counters.clone(),
         &WorkerConfig::default(),
@@ -206,6 +219,12 @@ fn lab() -> Lab {
 }
 
 impl Lab {
+    fn worker_snapshot_hairpins(&self) -> Vec<Option<u16>> {
+        let mut s = snapshot_unlinked(self.tunnels.clone());
+        s.link_hairpins();
+        s.tunnels.iter().map(|t| t.hairpin).collect()
+    }
+
     fn send(&mut self, port: usize, frames: &[Vec<u8>]) {
         let mut b: Burst<Mbuf> = Burst::new();
         for f in frames {
@@ -353,6 +372,38 @@ fn the_hairpin_crosses_from_main_to_bgp_and_back_through_the_local_pair() {
     assert_eq!(&back[0][14 + 12..], &b[14 + 12..]);
     assert_eq!(l.counters.read().forwarded, 2);
     assert!(l.recv(2).is_empty(), "nothing left by the underlay port");
+}
+
+/// The hairpin shortcut is exact: the same bytes leave as when the packet
+/// is really encapsulated, routed to the local end and decapsulated.
+#[test]
+fn the_hairpin_shortcut_equals_the_long_way() {
+    let mut short = lab();
+    assert_eq!(
+        short.worker_snapshot_hairpins(),
+        vec![Some(T76), Some(T75), None, None]
+    );
+    let mut long = lab_from(snapshot_unlinked(tunnels()), tunnels());
+    let frames: Vec<Vec<u8>> = [(64u8, 10usize), (2, 100), (1, 20), (64, 1472)]
+        .iter()
+        .map(|&(ttl, n)| {
+            testing::udp(
+                R0,
+                H0,
+                Ipv4Addr::new(10, 1, 0, 2),
+                Ipv4Addr::new(10, 2, 0, 2),
+                ttl,
+                n,
+            )
+        })
+        .collect();
+    short.send(0, &frames);
+    long.send(0, &frames);
+    assert_eq!(short.recv(1), long.recv(1));
+    assert_eq!(short.recv(0), long.recv(0), "ICMP errors alike");
+    let (a, b) = (short.counters.read(), long.counters.read());
+    assert_eq!((a.forwarded, a.drops), (b.forwarded, b.drops));
+    assert!(a.forwarded >= 1);
 }
 
 #[test]
