@@ -89,6 +89,24 @@ fn decrement_ttl(h: &mut [u8; 34]) {
     h[24..26].copy_from_slice(&c.to_ne_bytes());
 }
 
+/// The fast path of the hairpin ([`crate::state::TunnelState::hairpin`]):
+/// for a packet of `total` bytes to `dst` routed into tunnel adjacency
+/// `adj`, the adjacency it leaves by after the far end's tunnel takes it
+/// and its VRF routes it, when every step is the plain case (tunnels and
+/// interface up, within the tunnel MTU); `None` leaves the packet to the
+/// slow path, which does the same with every check and error.
+#[inline]
+fn hairpin_adj<'s>(snap: &'s Snapshot, adj: &Adj, dst: u32, total: u16) -> Option<&'s Adj> {
+    let tunnel = snap.tunnels.get(usize::from(adj.port))?;
+    let peer = snap.tunnels.get(usize::from(tunnel.hairpin?))?;
+    let iface = snap.ifaces.get(usize::from(peer.iface))?;
+    if !(tunnel.up && peer.up && iface.up && total <= adj.mtu) {
+        return None;
+    }
+    let nh = snap.fibs.get(usize::from(iface.vrf))?.lookup(dst);
+    Some(snap.resolve(nh, dst).1)
+}
+
 /// The first 16 bytes of a frame [`fast_check`] takes, where they are
 /// fixed: the destination MAC (the interface's), EtherType 0x0800 and
 /// version 4 with IHL 5. The source MAC and the TOS byte are free.
@@ -330,16 +348,26 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 // A host on a connected subnet comes from the neighbor map
                 // (resolve); NO_ROUTE resolves to a blackhole, left to the
                 // slow path with every other kind.
-                let (_, adj) = snap.resolve(nhs[i], dsts[i]);
+                let (_, mut adj) = snap.resolve(nhs[i], dsts[i]);
                 // SAFETY: stage 1 found at least 34 bytes there, in the
                 // packet we own, which no one else can reach.
                 let h = unsafe { &mut *hdrs[i] };
                 let ttl = h[22];
                 let total = u16::from_be_bytes([h[16], h[17]]);
+                // Through a hairpin tunnel pair, two routing hops.
+                let mut hops = 1;
+                if adj.kind == AdjKind::Tunnel {
+                    if let Some(out) = hairpin_adj(snap, adj, dsts[i], total) {
+                        (adj, hops) = (out, 2);
+                    }
+                }
                 // RFC 1812 §5.3.1: TTL expiry is checked before anything
                 // else; every other case is the slow path's.
-                if (adj.kind == AdjKind::Forward) & (ttl > 1) & (total <= adj.mtu) {
+                if (adj.kind == AdjKind::Forward) & (ttl > hops) & (total <= adj.mtu) {
                     decrement_ttl(h);
+                    if hops == 2 {
+                        decrement_ttl(h);
+                    }
                     h[..12].copy_from_slice(&adj.eth);
                     // SAFETY: slot i holds a packet we own; slot `kept`
                     // (<= i) is free or is slot i itself.
