@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::neighbor::{Action, NeighborConfig, NeighborTable, PortInfo};
 use crate::rib::{self, Rib};
 use pipeline::fib::Fib4;
+use pipeline::policy::Policies;
 use pipeline::state::{
     self, Adj, DecapMap, IfaceState, Rcu, Snapshot, TunnelState, ADJ_FIRST_DYNAMIC,
 };
@@ -89,6 +90,7 @@ pub struct Control<P: Pool> {
     ifaces: Arc<Vec<IfaceState>>,
     tunnels: Arc<Vec<TunnelState>>,
     decap: Arc<DecapMap>,
+    policies: Arc<Policies>,
     /// Per tunnel: its keepalive, if configured.
     keepalives: Vec<Option<Keepalive>>,
     /// IPv4 identification of the next keepalive probe.
@@ -148,6 +150,7 @@ impl<P: Pool> Control<P> {
             ifaces,
             tunnels: Arc::new(tunnels),
             decap,
+            policies: Arc::default(),
             keepalives,
             probe_id: 0,
             generation: 0,
@@ -188,6 +191,7 @@ impl<P: Pool> Control<P> {
             ifaces: self.ifaces.clone(),
             tunnels: self.tunnels.clone(),
             decap: self.decap.clone(),
+            policies: self.policies.clone(),
         };
         snap.link_hairpins();
         self.tunnels = snap.tunnels.clone();

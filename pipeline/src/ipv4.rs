@@ -13,6 +13,7 @@
 
 use crate::counters::DropReason;
 use crate::fib::NO_ROUTE;
+use crate::policy::PolicyAction;
 use crate::state::{Adj, AdjKind, DfPolicy, FragmentPolicy, IfaceState, Snapshot};
 use crate::wire::checksum;
 use crate::worker::{Worker, META_HOLD};
@@ -89,6 +90,23 @@ fn decrement_ttl(h: &mut [u8; 34]) {
     h[24..26].copy_from_slice(&c.to_ne_bytes());
 }
 
+/// The next hop of a packet that arrived on `in_port` once its policy
+/// rules are applied: `nh` (the FIB's answer) when no rule matches.
+#[inline]
+pub(crate) fn policy_nh<B: Buf>(snap: &Snapshot, in_port: u16, p: &B, dst: u32, nh: u32) -> u32 {
+    if !snap.policies.has(in_port) {
+        return nh;
+    }
+    match snap.policies.decide(in_port, &p.data()[ETH_LEN..]) {
+        None => nh,
+        Some(PolicyAction::Adjacency(a)) => a,
+        Some(PolicyAction::Vrf(v)) => snap
+            .fibs
+            .get(usize::from(v))
+            .map_or(NO_ROUTE, |f| f.lookup(dst)),
+    }
+}
+
 /// The fast path of the hairpin ([`crate::state::TunnelState::hairpin`]):
 /// for a packet of `total` bytes to `dst` routed into tunnel adjacency
 /// `adj`, the adjacency it leaves by after the far end's tunnel takes it
@@ -100,7 +118,7 @@ fn hairpin_adj<'s>(snap: &'s Snapshot, adj: &Adj, dst: u32, total: u16) -> Optio
     let tunnel = snap.tunnels.get(usize::from(adj.port))?;
     let peer = snap.tunnels.get(usize::from(tunnel.hairpin?))?;
     let iface = snap.ifaces.get(usize::from(peer.iface))?;
-    if !(tunnel.up && peer.up && iface.up && total <= adj.mtu) {
+    if !(tunnel.up && peer.up && iface.up && total <= adj.mtu) || snap.policies.has(peer.iface) {
         return None;
     }
     let nh = snap.fibs.get(usize::from(iface.vrf))?.lookup(dst);
@@ -308,6 +326,8 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         let mut verdict = [VERDICT_IPV4; BURST];
         let mut hdrs = [std::ptr::null_mut::<[u8; 34]>(); BURST];
         let head = HeadTemplate::new(&iface.mac);
+        // Packets of an interface with policy rules take the slow path.
+        let policy = snap.policies.has(in_port);
         for (i, p) in rx[..n].iter_mut().enumerate() {
             let untagged = p.vlan().is_none();
             let d = p.data_mut();
@@ -363,7 +383,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 }
                 // RFC 1812 §5.3.1: TTL expiry is checked before anything
                 // else; every other case is the slow path's.
-                if (adj.kind == AdjKind::Forward) & (ttl > hops) & (total <= adj.mtu) {
+                if (adj.kind == AdjKind::Forward) & (ttl > hops) & (total <= adj.mtu) & !policy {
                     decrement_ttl(h);
                     if hops == 2 {
                         decrement_ttl(h);
@@ -383,7 +403,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 }
                 // SAFETY: slot i holds a packet we own; read it out once.
                 let p = unsafe { std::ptr::read(slot) };
-                self.ipv4_slow(p, dsts[i], nhs[i], iface, snap);
+                self.ipv4_slow(p, dsts[i], nhs[i], in_port, iface, snap);
             } else {
                 // SAFETY: as above.
                 let p = unsafe { std::ptr::read(slot) };
@@ -446,7 +466,16 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// TTL to expire, a packet too big, a drop adjacency.
     #[cold]
     #[inline(never)]
-    fn ipv4_slow(&mut self, p: P::Buf, dst: u32, nh: u32, iface: &IfaceState, snap: &Snapshot) {
+    fn ipv4_slow(
+        &mut self,
+        p: P::Buf,
+        dst: u32,
+        nh: u32,
+        in_port: u16,
+        iface: &IfaceState,
+        snap: &Snapshot,
+    ) {
+        let nh = policy_nh(snap, in_port, &p, dst, nh);
         self.ipv4_route(p, dst, nh, iface, snap, 0, true);
     }
 
@@ -615,10 +644,22 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             return;
         }
         let dst = be32(d, ETH_LEN + 16);
-        let Some((_, adj)) = snap.route(vrf, dst) else {
+        let routed = match snap.policies.decide_local(&d[ETH_LEN..]) {
+            None => snap.route(vrf, dst),
+            Some(PolicyAction::Vrf(v)) => snap.route(v, dst),
+            Some(PolicyAction::Adjacency(a)) => Some(snap.resolve(a, dst)),
+        };
+        let Some((_, adj)) = routed else {
             return;
         };
         let adj = *adj;
+        if adj.kind == AdjKind::Tunnel {
+            // Into a tunnel: encapsulated like a forwarded packet, but not
+            // counted as forwarded.
+            p.data_mut()[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+            self.tunnel_output(p, adj.port, snap, 0, false);
+            return;
+        }
         p.set_vlan((adj.vlan != 0).then_some(adj.vlan));
         let m = p.meta_mut();
         m.out_port = adj.port;

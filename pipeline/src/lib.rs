@@ -7,6 +7,7 @@
 //! - [`worker`]: the polling loop, and the stages it runs (classify and
 //!   IPv4 forwarding in `ipv4`);
 //! - [`tunnel`]: GRE encapsulation, decapsulation and the hairpin;
+//! - [`policy`]: policy-based routing rules;
 //! - [`counters`]: per-worker counters with a reason for every drop.
 #![warn(missing_docs)]
 
@@ -14,6 +15,7 @@ pub mod counters;
 pub mod fib;
 mod frag;
 mod ipv4;
+pub mod policy;
 pub mod ratelimit;
 mod reasm;
 pub mod state;

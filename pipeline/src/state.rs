@@ -393,6 +393,8 @@ pub struct Snapshot {
     pub tunnels: Arc<Vec<TunnelState>>,
     /// The tunnels by decapsulation key.
     pub decap: Arc<DecapMap>,
+    /// Policy routing rules.
+    pub policies: Arc<crate::policy::Policies>,
 }
 
 impl Snapshot {

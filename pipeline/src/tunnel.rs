@@ -290,6 +290,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             .fibs
             .get(usize::from(iface.vrf))
             .map_or(NO_ROUTE, |f| f.lookup(dst));
+        let nh = crate::ipv4::policy_nh(snap, tunnel.iface, &p, dst, nh);
         self.ipv4_route(p, dst, nh, iface, snap, passes, count);
     }
 
@@ -400,6 +401,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                     .fibs
                     .get(usize::from(iface.vrf))
                     .map_or(NO_ROUTE, |f| f.lookup(dst));
+                let nh = crate::ipv4::policy_nh(snap, in_iface, &p, dst, nh);
                 self.ipv4_route(p, dst, nh, iface, snap, passes, true);
             }
             // An inner frame is IPv4 by construction; whatever else parse

@@ -160,6 +160,7 @@ fn snapshot_unlinked(tunnels: Vec<TunnelState>) -> Snapshot {
         ifaces: Arc::new(ifaces),
         decap: Arc::new(DecapMap::build(&tunnels)),
         tunnels: Arc::new(tunnels),
+        policies: Arc::default(),
     }
 }
 
@@ -762,4 +763,100 @@ fn keepalives_are_answered_sent_and_recognised() {
         "{:?}",
         l.counters.read()
     );
+}
+
+/// Policy routing: rules on an input interface send matching traffic
+/// another way than the FIB (another VRF, or a tunnel's adjacency), and
+/// the router's own packets follow the local rules.
+#[test]
+fn policy_rules_override_the_fib() {
+    use pipeline::policy::{Policies, PolicyAction, PolicyRule};
+    let any = PolicyRule {
+        src: (0, 0),
+        dst: (0, 0),
+        protocol: None,
+        src_ports: None,
+        dst_ports: None,
+        dscp: None,
+        action: PolicyAction::Vrf(BGP),
+    };
+    let udp_5001_to_bgp = PolicyRule {
+        protocol: Some(17),
+        dst_ports: Some((5001, 5001)),
+        ..any
+    };
+    let dscp46_to_t9 = PolicyRule {
+        dscp: Some(46),
+        action: PolicyAction::Adjacency(9 + u32::from(T9)),
+        ..any
+    };
+    let replies_via_t75 = PolicyRule {
+        dst: (ip(10, 1, 0, 2), 32),
+        action: PolicyAction::Adjacency(9 + u32::from(T75)),
+        ..any
+    };
+    let mut snap = snapshot(tunnels());
+    snap.policies = Arc::new(Policies {
+        by_iface: vec![vec![dscp46_to_t9, udp_5001_to_bgp]],
+        local: vec![replies_via_t75],
+    });
+    let mut l = lab_from(snap, tunnels());
+
+    // UDP to port 5001: routed in BGP directly (one hop), not through the
+    // tunnel pair the FIB of MAIN points to (two hops).
+    let f = testing::udp(
+        R0,
+        H0,
+        Ipv4Addr::new(10, 1, 0, 2),
+        Ipv4Addr::new(10, 2, 0, 2),
+        64,
+        20,
+    );
+    l.send(0, std::slice::from_ref(&f));
+    let out = l.recv(1);
+    assert_eq!(out.len(), 1, "{:?}", l.counters.read());
+    assert_eq!(out[0][14 + 8], 63, "one routing hop");
+    // DSCP 46 (EF): into T9, whatever the destination.
+    let mut ef = f.clone();
+    ef[14 + 1] = 46 << 2;
+    ef[24..26].copy_from_slice(&[0, 0]);
+    let c = pipeline::wire::checksum::checksum(&ef[14..34]);
+    ef[24..26].copy_from_slice(&c.to_be_bytes());
+    l.send(0, &[ef]);
+    let out = l.recv(2);
+    assert_eq!(out.len(), 1, "{:?}", l.counters.read());
+    let outer = ipv4::Packet::new_checked(&out[0][14..]).unwrap();
+    assert_eq!(outer.dst_addr(), Ipv4Addr::new(203, 0, 113, 9));
+    assert_eq!(outer.dscp(), 46, "DSCP copied to the outer header");
+    // Unmatched (ICMP): the FIB's way, through the hairpin.
+    let e = testing::echo_request(
+        R0,
+        H0,
+        Ipv4Addr::new(10, 1, 0, 2),
+        Ipv4Addr::new(10, 2, 0, 2),
+        1,
+        1,
+        &[0; 8],
+    );
+    l.send(0, &[e]);
+    let out = l.recv(1);
+    assert_eq!(out[0][14 + 8], 62, "two hops");
+
+    // The router's own echo reply to 10.1.0.2 follows the local rule into
+    // T75: over the pair into BGP, back through T76 into MAIN, out p0,
+    // two routing hops on the way.
+    let e = testing::echo_request(
+        R0,
+        H0,
+        Ipv4Addr::new(10, 1, 0, 2),
+        Ipv4Addr::new(10, 1, 0, 1),
+        7,
+        1,
+        &[0; 8],
+    );
+    l.send(0, &[e]);
+    let back = l.recv(0);
+    assert_eq!(back.len(), 1, "{:?}", l.counters.read());
+    assert_eq!(back[0][34], 0, "an echo reply");
+    assert_eq!(back[0][14 + 8], 62, "64 less two hops through the tunnels");
 }
