@@ -121,6 +121,7 @@ impl<P: Pool> Control<P> {
         }
         let (rib, warnings) = Rib::from_config(&cfg);
         let fibs = Arc::new(rib.build_fibs(&mut neighbors, cfg.interfaces.len()));
+        let policies = Arc::new(rib::policies(&cfg, &mut neighbors, &[]));
         let base_adj = rib::base_adjacencies(&cfg);
         let ifaces = Arc::new(rib::iface_states(&cfg));
         let tunnels = rib::tunnel_states(&cfg, &[]);
@@ -150,7 +151,7 @@ impl<P: Pool> Control<P> {
             ifaces,
             tunnels: Arc::new(tunnels),
             decap,
-            policies: Arc::default(),
+            policies,
             keepalives,
             probe_id: 0,
             generation: 0,
@@ -459,6 +460,7 @@ impl<P: Pool> Control<P> {
             .collect();
         let (rib, _) = Rib::from_config_with(&self.cfg, &down);
         self.fibs = Arc::new(rib.build_fibs(&mut self.neighbors, self.cfg.interfaces.len()));
+        self.policies = Arc::new(rib::policies(&self.cfg, &mut self.neighbors, &down));
         self.publish();
     }
 

@@ -25,9 +25,12 @@
 //! down contributes no route ([`Rib::from_config_with`]), so traffic takes
 //! whatever route is left.
 
-use crate::config::{Config, RouteAction, TunnelDf, TunnelFragment};
+use crate::config::{
+    Config, IfRef, PolicyScope, PolicyTarget, RouteAction, TunnelDf, TunnelFragment,
+};
 use crate::neighbor::NeighborTable;
 use pipeline::fib::{Fib4, NextHop};
+use pipeline::policy::{Policies, PolicyAction, PolicyRule};
 use pipeline::state::{
     Adj, AdjKind, DfPolicy, FragmentPolicy, IfaceState, TunnelState, ADJ_BLACKHOLE,
     ADJ_FIRST_DYNAMIC, ADJ_LOCAL, ADJ_REJECT,
@@ -289,6 +292,60 @@ pub fn connected_port(cfg: &Config, vrf: usize, ip: Ipv4Addr) -> Option<u16> {
         .map(|(p, _)| p as u16)
 }
 
+/// The policy routing rules of `cfg` as the data plane applies them: one
+/// list per interface (ports, then tunnels) with a VRF's rules on each of
+/// its interfaces, in file order, and the router's own. Next hops are
+/// resolved to adjacencies through `neighbors` (which starts resolving
+/// them); a rule whose next hop or tunnel is gone (a tunnel in `down`) is
+/// left out.
+pub fn policies<B>(cfg: &Config, neighbors: &mut NeighborTable<B>, down: &[usize]) -> Policies {
+    let nif = cfg.interfaces.len();
+    let mut out = Policies {
+        by_iface: vec![Vec::new(); nif + cfg.tunnels.len()],
+        local: Vec::new(),
+    };
+    let vrf_of = |k: usize| match k.checked_sub(nif) {
+        None => cfg.interfaces[k].vrf,
+        Some(t) => cfg.tunnels[t].vrf,
+    };
+    for p in &cfg.policies {
+        let action = match p.target {
+            PolicyTarget::Vrf(v) => PolicyAction::Vrf(v as u16),
+            PolicyTarget::Tunnel(t) if down.contains(&t) => continue,
+            PolicyTarget::Tunnel(t) => PolicyAction::Adjacency(tunnel_adj(nif, t as u16)),
+            PolicyTarget::NextHop { vrf, via } => match connected_target(cfg, vrf, via, down) {
+                Some(Target::Gateway(port, ip)) => {
+                    PolicyAction::Adjacency(neighbors.gateway_adj(port, ip))
+                }
+                Some(Target::Tunnel(t)) => PolicyAction::Adjacency(tunnel_adj(nif, t)),
+                _ => continue,
+            },
+        };
+        let rule = PolicyRule {
+            src: (p.src.0.into(), p.src.1),
+            dst: (p.dst.0.into(), p.dst.1),
+            protocol: p.protocol,
+            src_ports: p.src_ports,
+            dst_ports: p.dst_ports,
+            dscp: p.dscp,
+            action,
+        };
+        match p.scope {
+            PolicyScope::Interface(IfRef::Interface(i)) => out.by_iface[i].push(rule),
+            PolicyScope::Interface(IfRef::Tunnel(t)) => out.by_iface[nif + t].push(rule),
+            PolicyScope::Vrf(v) => {
+                for k in 0..out.by_iface.len() {
+                    if vrf_of(k) == v {
+                        out.by_iface[k].push(rule);
+                    }
+                }
+            }
+            PolicyScope::Local => out.local.push(rule),
+        }
+    }
+    out
+}
+
 /// What a gateway `ip` in `vrf` is reached by: a connected subnet of an
 /// interface, else of a tunnel that is not `down`.
 pub fn connected_target(cfg: &Config, vrf: usize, ip: Ipv4Addr, down: &[usize]) -> Option<Target> {
@@ -529,6 +586,58 @@ interface = "T76"
             target(&rib, bgp, "10.50.0.0", 16),
             Some((Target::Tunnel(1), Source::Static))
         );
+    }
+
+    #[test]
+    fn policies_land_on_their_interfaces_with_resolved_actions() {
+        use crate::neighbor::{NeighborConfig, PortInfo};
+        let text = format!(
+            "{SEED}
+[[policy]]
+vrf = \"MAIN\"
+tunnel = \"T76\"
+
+[[policy]]
+interface = \"bgp\"
+next_hop = \"10.2.0.9\"
+
+[[policy]]
+local = true
+set_vrf = \"BGP\"
+"
+        );
+        let cfg = Config::from_str_with(&text, Path::new("seed.toml"), &Env { cpus: 4 }).unwrap();
+        let ports = cfg
+            .interfaces
+            .iter()
+            .map(|i| PortInfo {
+                mac: i.mac,
+                mtu: i.mtu,
+            })
+            .collect();
+        let first = ADJ_FIRST_DYNAMIC + 5;
+        let mut nt: NeighborTable<pmd::Mbuf> =
+            NeighborTable::new(ports, first, NeighborConfig::default());
+        let p = policies(&cfg, &mut nt, &[]);
+        // MAIN's rule on main (port 0) and on T75 (interface 3).
+        assert_eq!(p.by_iface.len(), 5);
+        for k in [0, 3] {
+            assert_eq!(p.by_iface[k].len(), 1, "{k}");
+            assert_eq!(
+                p.by_iface[k][0].action,
+                PolicyAction::Adjacency(tunnel_adj(3, 1))
+            );
+        }
+        // bgp's gateway: a neighbor adjacency of its own.
+        let PolicyAction::Adjacency(a) = p.by_iface[1][0].action else {
+            panic!("{:?}", p.by_iface[1]);
+        };
+        assert!(a >= first);
+        assert!(p.by_iface[2].is_empty() && p.by_iface[4].is_empty());
+        assert_eq!(p.local[0].action, PolicyAction::Vrf(2));
+        // T76 down: the rule into it is left out.
+        let p = policies(&cfg, &mut nt, &[1]);
+        assert!(p.by_iface[0].is_empty());
     }
 
     #[test]

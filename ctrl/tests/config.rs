@@ -485,7 +485,7 @@ fn type_errors_and_unknown_keys_are_all_reported() {
         .map(|d| format!("{}:{} {}: {}", d.line, d.col, d.field, d.message))
         .collect();
     let want = [
-        "2:1 vrfs: unknown key \"vrfs\"; did you mean \"vrf\"? (allowed: workers, dpdk, vrf, interface, tunnel, route, neighbor)",
+        "2:1 vrfs: unknown key \"vrfs\"; did you mean \"vrf\"? (allowed: workers, dpdk, vrf, interface, tunnel, route, neighbor, policy)",
         "3:9 route: expected an array of tables ([[route]]), found a table",
         "6:9 workers.cores: expected an array of integers, found an integer",
         "7:1 workers.pool: unknown key \"pool\"; did you mean \"pool_size\"? (allowed: cores, control_core, pool_size)",
@@ -3130,4 +3130,141 @@ fn tunnel_and_leaking_errors_are_all_reported() {
         e.to_string().ends_with("\n14 errors; nothing was applied"),
         "{e}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Policy routing
+// ---------------------------------------------------------------------------
+
+/// The seed topology with policies: by interface, by VRF, for the router's
+/// own packets; next hop, another VRF, a tunnel.
+#[test]
+fn policies_resolve_in_order() {
+    let text = format!(
+        "{SEED}
+[[policy]]
+interface = \"lan\"
+protocol = \"udp\"
+dst_port = \"5000-5010\"
+set_vrf = \"BGP\"
+
+[[policy]]
+vrf = \"MAIN\"
+src = \"10.1.0.0/24\"
+dscp = 46
+tunnel = \"Tunnel75\"
+
+[[policy]]
+local = true
+dst = \"198.51.100.0/24\"
+next_hop = \"203.0.113.1\"
+next_hop_vrf = \"BGP\"
+"
+    );
+    let c = ok(&text);
+    use ctrl::config::{IfRef, Policy, PolicyScope, PolicyTarget};
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    let any = (Ipv4Addr::UNSPECIFIED, 0);
+    assert_eq!(
+        c.policies,
+        vec![
+            Policy {
+                scope: PolicyScope::Interface(IfRef::Interface(2)),
+                src: any,
+                dst: any,
+                protocol: Some(17),
+                src_ports: None,
+                dst_ports: Some((5000, 5010)),
+                dscp: None,
+                target: PolicyTarget::Vrf(2),
+            },
+            Policy {
+                scope: PolicyScope::Vrf(1),
+                src: (ip("10.1.0.0"), 24),
+                dst: any,
+                protocol: None,
+                src_ports: None,
+                dst_ports: None,
+                dscp: Some(46),
+                target: PolicyTarget::Tunnel(0),
+            },
+            Policy {
+                scope: PolicyScope::Local,
+                src: any,
+                dst: (ip("198.51.100.0"), 24),
+                protocol: None,
+                src_ports: None,
+                dst_ports: None,
+                dscp: None,
+                target: PolicyTarget::NextHop {
+                    vrf: 2,
+                    via: ip("203.0.113.1"),
+                },
+            },
+        ]
+    );
+    let shown = c.to_string();
+    assert!(
+        shown.contains("policies (in order; the first match decides)"),
+        "{shown}"
+    );
+    assert!(shown.contains("udp any -> any dport 5000-5010"), "{shown}");
+    assert!(shown.contains("into Tunnel75"), "{shown}");
+}
+
+#[test]
+fn policy_mistakes_are_all_reported() {
+    let text = format!(
+        "{SEED}
+[[policy]]
+interface = \"lan\"
+vrf = \"MAIN\"
+set_vrf = \"BGP\"
+
+[[policy]]
+interface = \"lan\"
+
+[[policy]]
+interface = \"lan\"
+dst_port = 80
+tunnel = \"Tunnel99\"
+
+[[policy]]
+local = true
+protocol = \"sctp\"
+next_hop = \"10.9.9.9\"
+
+[[policy]]
+interface = \"lan\"
+protocol = \"tcp\"
+src_port = \"90-80\"
+dscp = 64
+src = \"10.1.0.1/24\"
+next_hop = \"10.1.0.7\"
+"
+    );
+    let e = errors(&text);
+    let want = [
+        ("policy[0] (lan)", "exactly one of: interface"),
+        ("policy[1] (lan)", "exactly one action"),
+        ("policy[2] (lan).dst_port", "ports need protocol"),
+        ("policy[2] (lan).tunnel", "unknown tunnel \"Tunnel99\""),
+        ("policy[3].protocol", "unknown protocol \"sctp\""),
+        (
+            "policy[3].next_hop",
+            "10.9.9.9 is on no connected subnet of VRF \"default\"",
+        ),
+        ("policy[4] (lan).src", "host bits set"),
+        ("policy[4] (lan).src_port", "is empty (low end first)"),
+        ("policy[4] (lan).dscp", "64"),
+    ];
+    for (field, needle) in want {
+        assert!(
+            e.diagnostics
+                .iter()
+                .any(|d| d.field == field && d.message.contains(needle)),
+            "no {field}: {needle} in\n{e}"
+        );
+    }
+    assert_eq!(e.diagnostics.len(), want.len(), "{e}");
 }

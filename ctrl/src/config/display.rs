@@ -62,7 +62,8 @@ use std::fmt::{self, Write};
 use std::net::Ipv4Addr;
 
 use super::{
-    format_mac, Config, DpdkOptions, Driver, FrameSize, IfRef, Repeat, RouteAction, Tunnel,
+    format_mac, Config, DpdkOptions, Driver, FrameSize, IfRef, Policy, PolicyScope, PolicyTarget,
+    Repeat, RouteAction, Tunnel,
 };
 
 impl fmt::Display for Config {
@@ -336,7 +337,39 @@ impl Config {
                 writeln!(out, "  (empty)")?;
             }
         }
+        if !self.policies.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "policies (in order; the first match decides)")?;
+            let mut rows = vec![row(["#", "applies to", "match", "then"])];
+            for (i, p) in self.policies.iter().enumerate() {
+                rows.push(vec![
+                    (i + 1).to_string(),
+                    self.policy_scope(p),
+                    policy_match(p),
+                    self.policy_target(p),
+                ]);
+            }
+            table(out, "  ", &rows)?;
+        }
         Ok(())
+    }
+
+    fn policy_scope(&self, p: &Policy) -> String {
+        match p.scope {
+            PolicyScope::Interface(r) => format!("in on {}", self.if_name(r)),
+            PolicyScope::Vrf(v) => format!("in VRF {}", self.vrfs[v].name),
+            PolicyScope::Local => "the router's own".into(),
+        }
+    }
+
+    fn policy_target(&self, p: &Policy) -> String {
+        match p.target {
+            PolicyTarget::NextHop { vrf, via } => {
+                format!("via {via} (VRF {})", self.vrfs[vrf].name)
+            }
+            PolicyTarget::Vrf(v) => format!("route in VRF {}", self.vrfs[v].name),
+            PolicyTarget::Tunnel(t) => format!("into {}", self.tunnels[t].name),
+        }
     }
 
     /// The rows of a tunnel: every option, defaults included, and the
@@ -469,6 +502,48 @@ impl Config {
 
 /// `s` as is, or in double quotes if it is empty or has spaces, quotes or
 /// backslashes (so a list of EAL arguments reads unambiguously).
+/// A policy's conditions, e.g. `udp 10.1.0.0/24 -> any dport 5001`.
+fn policy_match(p: &Policy) -> String {
+    let pfx = |(a, l): (Ipv4Addr, u8)| {
+        if l == 0 {
+            "any".to_owned()
+        } else {
+            format!("{a}/{l}")
+        }
+    };
+    let mut s = String::new();
+    if let Some(proto) = p.protocol {
+        s.push_str(match proto {
+            1 => "icmp ",
+            6 => "tcp ",
+            17 => "udp ",
+            47 => "gre ",
+            _ => "",
+        });
+        if !matches!(proto, 1 | 6 | 17 | 47) {
+            s.push_str(&format!("proto {proto} "));
+        }
+    }
+    s.push_str(&format!("{} -> {}", pfx(p.src), pfx(p.dst)));
+    let range = |(lo, hi): (u16, u16)| {
+        if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}-{hi}")
+        }
+    };
+    if let Some(r) = p.src_ports {
+        s.push_str(&format!(" sport {}", range(r)));
+    }
+    if let Some(r) = p.dst_ports {
+        s.push_str(&format!(" dport {}", range(r)));
+    }
+    if let Some(d) = p.dscp {
+        s.push_str(&format!(" dscp {d}"));
+    }
+    s
+}
+
 fn shell_word(s: &str) -> String {
     if !s.is_empty()
         && !s

@@ -77,6 +77,23 @@
 //! action = "forward"        # forward (default) | blackhole | reject
 //! distance = 1              # optional, 1..=255, default 1
 //!
+//! [[policy]]                # policy routing, in order: the first match decides
+//! interface = "main-hosts"  # packets arriving here (interface or tunnel); or
+//! # vrf = "MAIN"            # ... on any interface or tunnel of a VRF; or
+//! # local = true            # ... the router's own (ICMP errors, replies)
+//! src = "10.1.0.0/24"       # optional prefixes, default any
+//! dst = "0.0.0.0/0"
+//! protocol = "udp"          # optional: tcp, udp, icmp, gre or 0..=255
+//! src_port = "1024-65535"   # optional, TCP/UDP: a port or "lo-hi"
+//! dst_port = 5001
+//! dscp = 46                 # optional, 0..=63
+//! # exactly one action:
+//! next_hop = "10.2.0.2"     # a gateway on a connected subnet of
+//! # next_hop_vrf = "BGP"    #   next_hop_vrf (default: the scope's VRF;
+//!                           #   default VRF for local)
+//! # set_vrf = "BGP"         # or: route the destination in another VRF
+//! # tunnel = "Tunnel9"      # or: into a tunnel
+//!
 //! [[neighbor]]              # static ARP entries
 //! interface = "gen1"
 //! address = "10.2.0.2"      # inside one of the interface's subnets
@@ -206,6 +223,8 @@ pub struct Config {
     pub routes: Vec<StaticRoute>,
     /// Static ARP entries, in file order.
     pub neighbors: Vec<Neighbor>,
+    /// Policy routing rules, in file order (the first match decides).
+    pub policies: Vec<Policy>,
 }
 
 /// Worker threads and the packet buffer pool.
@@ -940,6 +959,59 @@ impl fmt::Display for RouteAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A policy routing rule (`[[policy]]`): packets it matches go its way
+/// instead of their VRF's route. Rules apply in file order; the first
+/// that matches decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// Which packets the rule looks at.
+    pub scope: PolicyScope,
+    /// Source prefix (network, length); `0.0.0.0/0` by default.
+    pub src: (Ipv4Addr, u8),
+    /// Destination prefix; `0.0.0.0/0` by default.
+    pub dst: (Ipv4Addr, u8),
+    /// IP protocol number, if given.
+    pub protocol: Option<u8>,
+    /// TCP/UDP source ports (inclusive range), if given.
+    pub src_ports: Option<(u16, u16)>,
+    /// TCP/UDP destination ports (inclusive range), if given.
+    pub dst_ports: Option<(u16, u16)>,
+    /// DSCP 0..=63, if given.
+    pub dscp: Option<u8>,
+    /// Where matching packets go.
+    pub target: PolicyTarget,
+}
+
+/// The packets a [`Policy`] applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyScope {
+    /// Arriving on this interface or tunnel.
+    Interface(IfRef),
+    /// Arriving on any interface or tunnel of this VRF.
+    Vrf(usize),
+    /// Originated by the router itself (ICMP errors and replies).
+    Local,
+}
+
+/// Where a [`Policy`] sends the packets it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyTarget {
+    /// To this gateway, on a connected subnet (of an interface or tunnel)
+    /// of `vrf`.
+    NextHop {
+        /// The VRF whose connected subnets hold `via`.
+        vrf: usize,
+        /// The gateway.
+        via: Ipv4Addr,
+    },
+    /// Routed in this VRF.
+    Vrf(usize),
+    /// Into this tunnel (index into [`Config::tunnels`]).
+    Tunnel(usize),
 }
 
 /// A static ARP entry.

@@ -337,6 +337,7 @@ pub(crate) struct RawConfig {
     pub tunnels: Vec<RawTunnel>,
     pub routes: Vec<RawRoute>,
     pub neighbors: Vec<RawNeighbor>,
+    pub policies: Vec<RawPolicy>,
 }
 
 /// `[workers]`.
@@ -519,6 +520,26 @@ pub(crate) struct RawRoute {
     pub distance: Field<i64>,
 }
 
+/// One `[[policy]]`.
+#[derive(Debug)]
+pub(crate) struct RawPolicy {
+    pub path: String,
+    pub span: Range<usize>,
+    pub interface: Field<String>,
+    pub vrf: Field<String>,
+    pub local: Field<bool>,
+    pub src: Field<String>,
+    pub dst: Field<String>,
+    pub protocol: Field<IntOrStr>,
+    pub src_port: Field<IntOrStr>,
+    pub dst_port: Field<IntOrStr>,
+    pub dscp: Field<i64>,
+    pub next_hop: Field<String>,
+    pub next_hop_vrf: Field<String>,
+    pub set_vrf: Field<String>,
+    pub tunnel: Field<String>,
+}
+
 /// One `[[neighbor]]`.
 #[derive(Debug)]
 pub(crate) struct RawNeighbor {
@@ -570,6 +591,9 @@ fn read_root(root: Node, diags: &RefCell<Vec<RawDiag>>) -> RawConfig {
     }
     for (path, el) in t.array_of_tables("neighbor", "address") {
         raw.neighbors.push(read_neighbor(path, el));
+    }
+    for (path, el) in t.array_of_tables("policy", "interface") {
+        raw.policies.push(read_policy(path, el));
     }
     t.finish();
     raw
@@ -773,6 +797,28 @@ fn read_route(path: String, mut t: Table<'_>) -> RawRoute {
     };
     t.finish();
     r
+}
+
+fn read_policy(path: String, mut t: Table<'_>) -> RawPolicy {
+    let p = RawPolicy {
+        path,
+        span: t.span.clone(),
+        interface: t.string("interface"),
+        vrf: t.string("vrf"),
+        local: t.bool("local"),
+        src: t.string("src"),
+        dst: t.string("dst"),
+        protocol: t.int_or_string("protocol"),
+        src_port: t.int_or_string("src_port"),
+        dst_port: t.int_or_string("dst_port"),
+        dscp: t.int("dscp"),
+        next_hop: t.string("next_hop"),
+        next_hop_vrf: t.string("next_hop_vrf"),
+        set_vrf: t.string("set_vrf"),
+        tunnel: t.string("tunnel"),
+    };
+    t.finish();
+    p
 }
 
 fn read_neighbor(path: String, mut t: Table<'_>) -> RawNeighbor {

@@ -15,13 +15,14 @@ use toml::Spanned;
 use super::error::{RawDiag, SourceMap};
 use super::raw::{
     Field, IntOrStr, RawAfPacket, RawConfig, RawDpdk, RawDpdkPort, RawDriver, RawGen, RawImport,
-    RawInterface, RawMem, RawPcap, RawRoute, RawTunnel, RawVrf, RawWorkers,
+    RawInterface, RawMem, RawPcap, RawPolicy, RawRoute, RawTunnel, RawVrf, RawWorkers,
 };
 use super::{
     default_mac, format_mac, mask, AfPacketOptions, Config, DpdkOptions, DpdkPortOptions, Driver,
     Env, FrameSize, GenOptions, IfAddr, IfRef, Interface, Keepalive, MemOptions, Neighbor,
-    PcapOptions, Repeat, RouteAction, StaticRoute, Tunnel, TunnelDf, TunnelFragment, Vrf,
-    VrfImport, Workers, DEFAULT_DPDK_DESC, DEFAULT_POOL_SIZE, DEFAULT_TUNNEL_TTL,
+    PcapOptions, Policy, PolicyScope, PolicyTarget, Repeat, RouteAction, StaticRoute, Tunnel,
+    TunnelDf, TunnelFragment, Vrf, VrfImport, Workers, DEFAULT_DPDK_DESC, DEFAULT_POOL_SIZE,
+    DEFAULT_TUNNEL_TTL,
 };
 
 /// Collects diagnostics; knows line numbers for "first defined at line N".
@@ -196,6 +197,7 @@ pub(crate) fn resolve(
     check_overlaps(&facts.addrs, &interfaces, &tunnels, &vrfs, &mut cx);
     let routes = routes(&raw.routes, &vrfs, &interfaces, &tunnels, &mut cx);
     let neighbors = neighbors(&raw.neighbors, &interfaces, &tunnels, &mut cx);
+    let policies = policies(&raw.policies, &vrfs, &interfaces, &tunnels, &mut cx);
 
     Config {
         path: path.to_path_buf(),
@@ -206,6 +208,7 @@ pub(crate) fn resolve(
         tunnels,
         routes,
         neighbors,
+        policies,
     }
 }
 
@@ -2306,6 +2309,237 @@ fn routes(
         });
     }
     out
+}
+
+// ---------------------------------------------------------------------------
+// Policy routing
+// ---------------------------------------------------------------------------
+
+fn policies(
+    raw: &[RawPolicy],
+    vrfs: &[Vrf],
+    ifaces: &[Interface],
+    tunnels: &[Tunnel],
+    cx: &mut Cx<'_>,
+) -> Vec<Policy> {
+    let vrf_names = Names::new(vrfs.iter().map(|v| v.name.as_str()));
+    let nif = ifaces.len();
+    let if_names = Names::new(
+        ifaces
+            .iter()
+            .map(|i| i.name.as_str())
+            .chain(tunnels.iter().map(|t| t.name.as_str())),
+    );
+    let tunnel_names = Names::new(tunnels.iter().map(|t| t.name.as_str()));
+    let mut out = Vec::with_capacity(raw.len());
+    for r in raw {
+        let f = |k: &str| format!("{}.{k}", r.path);
+        // Scope: exactly one of interface, vrf, local = true.
+        let local = r.local.or(false);
+        let given = usize::from(!r.interface.is_absent())
+            + usize::from(!r.vrf.is_absent())
+            + usize::from(local);
+        if given != 1 {
+            cx.err(
+                r.span.clone(),
+                r.path.clone(),
+                "a policy applies to exactly one of: interface = \"NAME\", vrf = \"NAME\" \
+                    or local = true",
+            );
+        }
+        let scope = if let Some(name) = r.interface.get() {
+            cx.interface(name, f("interface"), &if_names).map(|k| {
+                PolicyScope::Interface(match k.checked_sub(nif) {
+                    None => IfRef::Interface(k),
+                    Some(t) => IfRef::Tunnel(t),
+                })
+            })
+        } else if !r.vrf.is_absent() {
+            cx.vrf(&r.vrf, f("vrf"), &vrf_names).map(PolicyScope::Vrf)
+        } else {
+            Some(PolicyScope::Local)
+        };
+        let scope_vrf = match scope {
+            Some(PolicyScope::Interface(IfRef::Interface(i))) => Some(ifaces[i].vrf),
+            Some(PolicyScope::Interface(IfRef::Tunnel(t))) => Some(tunnels[t].vrf),
+            Some(PolicyScope::Vrf(v)) => Some(v),
+            Some(PolicyScope::Local) => Some(0),
+            None => None,
+        };
+        let any = (Ipv4Addr::UNSPECIFIED, 0);
+        let src = cx.parsed(&r.src, f("src"), parse_prefix).unwrap_or(any);
+        let dst = cx.parsed(&r.dst, f("dst"), parse_prefix).unwrap_or(any);
+        let protocol = match r.protocol.get() {
+            None => None,
+            Some(v) => match parse_protocol(v.get_ref()) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    cx.err(v.span(), f("protocol"), e);
+                    None
+                }
+            },
+        };
+        let mut ports = |field: &Field<IntOrStr>, key: &str| {
+            let v = field.get()?;
+            if !matches!(protocol, Some(6 | 17)) {
+                cx.err(
+                    v.span(),
+                    f(key),
+                    "ports need protocol = \"tcp\" or \"udp\" in the same policy",
+                );
+                return None;
+            }
+            match parse_port_range(v.get_ref()) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    cx.err(v.span(), f(key), e);
+                    None
+                }
+            }
+        };
+        let src_ports = ports(&r.src_port, "src_port");
+        let dst_ports = ports(&r.dst_port, "dst_port");
+        let dscp = cx.ranged(&r.dscp, f("dscp"), 0, 63).map(|n| n as u8);
+
+        // The action: exactly one of next_hop, set_vrf, tunnel.
+        let actions = usize::from(!r.next_hop.is_absent())
+            + usize::from(!r.set_vrf.is_absent())
+            + usize::from(!r.tunnel.is_absent());
+        if actions != 1 {
+            cx.err(
+                r.span.clone(),
+                r.path.clone(),
+                "a policy needs exactly one action: next_hop = \"ADDRESS\", \
+                    set_vrf = \"NAME\" or tunnel = \"NAME\"",
+            );
+        }
+        if let (Some(v), true) = (r.next_hop_vrf.get(), r.next_hop.is_absent()) {
+            cx.err(
+                v.span(),
+                f("next_hop_vrf"),
+                "next_hop_vrf goes with next_hop",
+            );
+        }
+        let target = if !r.next_hop.is_absent() {
+            let vrf = if r.next_hop_vrf.is_absent() {
+                scope_vrf
+            } else {
+                cx.vrf(&r.next_hop_vrf, f("next_hop_vrf"), &vrf_names)
+            };
+            let via = cx.parsed(&r.next_hop, f("next_hop"), |s| {
+                let ip = parse_ipv4(s)?;
+                check_unicast(ip)?;
+                Ok(ip)
+            });
+            match (vrf, via) {
+                (Some(vrf), Some(via)) => {
+                    let on_link = ifaces
+                        .iter()
+                        .map(|i| (i.vrf, &i.addresses))
+                        .chain(tunnels.iter().map(|t| (t.vrf, &t.addresses)))
+                        .filter(|(v, _)| *v == vrf)
+                        .flat_map(|(_, a)| a.iter())
+                        .any(|a| a.contains(via) && a.addr != via);
+                    if !on_link {
+                        if let Some(v) = r.next_hop.get() {
+                            cx.err(
+                                v.span(),
+                                f("next_hop"),
+                                format!(
+                                    "{via} is on no connected subnet of VRF \"{}\" (a policy's \
+                                        next hop is a neighbor, not one of the router's addresses)",
+                                    vrfs[vrf].name
+                                ),
+                            );
+                        }
+                        None
+                    } else {
+                        Some(PolicyTarget::NextHop { vrf, via })
+                    }
+                }
+                _ => None,
+            }
+        } else if !r.set_vrf.is_absent() {
+            cx.vrf(&r.set_vrf, f("set_vrf"), &vrf_names)
+                .map(PolicyTarget::Vrf)
+        } else if let Some(name) = r.tunnel.get() {
+            let t = tunnel_names.get(name.get_ref());
+            if t.is_none() {
+                cx.err(
+                    name.span(),
+                    f("tunnel"),
+                    format!(
+                        "unknown tunnel \"{}\" (defined: {})",
+                        name.get_ref(),
+                        if tunnel_names.list.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            tunnel_names.listed()
+                        }
+                    ),
+                );
+            }
+            t.map(PolicyTarget::Tunnel)
+        } else {
+            None
+        };
+        if let (Some(scope), Some(target)) = (scope, target) {
+            out.push(Policy {
+                scope,
+                src,
+                dst,
+                protocol,
+                src_ports,
+                dst_ports,
+                dscp,
+                target,
+            });
+        }
+    }
+    out
+}
+
+/// `tcp`, `udp`, `icmp`, `gre` or a protocol number 0..=255.
+fn parse_protocol(v: &IntOrStr) -> Result<u8, String> {
+    match v {
+        IntOrStr::Int(n) => u8::try_from(*n).map_err(|_| format!("protocol {n} is not 0..=255")),
+        IntOrStr::Str(s) => match s.to_ascii_lowercase().as_str() {
+            "icmp" => Ok(1),
+            "tcp" => Ok(6),
+            "udp" => Ok(17),
+            "gre" => Ok(47),
+            other => other
+                .parse::<u8>()
+                .map_err(|_| format!("unknown protocol \"{s}\" (tcp, udp, icmp, gre or 0..=255)")),
+        },
+    }
+}
+
+/// A port `80` or a range `"1024-65535"` (inclusive, low first).
+fn parse_port_range(v: &IntOrStr) -> Result<(u16, u16), String> {
+    let port = |t: &str| {
+        t.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("invalid port \"{t}\" (0..=65535)"))
+    };
+    match v {
+        IntOrStr::Int(n) => u16::try_from(*n)
+            .map(|p| (p, p))
+            .map_err(|_| format!("port {n} is not 0..=65535")),
+        IntOrStr::Str(s) => {
+            let (lo, hi) = match s.split_once('-') {
+                Some((a, b)) => (port(a)?, port(b)?),
+                None => {
+                    let p = port(s)?;
+                    (p, p)
+                }
+            };
+            if lo > hi {
+                return Err(format!("port range \"{s}\" is empty (low end first)"));
+            }
+            Ok((lo, hi))
+        }
+    }
 }
 
 fn neighbors(
