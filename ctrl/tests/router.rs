@@ -240,3 +240,99 @@ fn two_workers_each_route_their_queue() {
     );
     r.stop();
 }
+
+/// Route leaking without tunnels (the seed story's wish): a host in MAIN
+/// reaches a host in BGP through a static route whose next hop is in BGP
+/// (`next_hop_vrf`), and back through BGP's import of MAIN's subnet.
+#[test]
+fn leaked_and_imported_routes_cross_between_vrfs() {
+    let text = r#"
+[workers]
+cores = [0]
+pool_size = 4096
+
+[[vrf]]
+name = "MAIN"
+table = 1
+
+[[vrf]]
+name = "BGP"
+table = 2
+import = [{ vrf = "MAIN", prefixes = ["10.1.0.0/24"] }]
+
+[[interface]]
+name = "e0"
+vrf = "MAIN"
+mac = "02:77:00:00:00:01"
+addresses = ["10.1.0.1/24"]
+mem = { link = "x0" }
+
+[[interface]]
+name = "e1"
+vrf = "BGP"
+mac = "02:77:00:00:00:02"
+addresses = ["10.2.0.1/24"]
+mem = { link = "x1" }
+
+[[neighbor]]
+interface = "e0"
+address = "10.1.0.2"
+mac = "02:00:00:00:00:0a"
+
+[[neighbor]]
+interface = "e1"
+address = "10.2.0.2"
+mac = "02:00:00:00:00:0b"
+
+[[route]]
+vrf = "MAIN"
+prefix = "10.2.0.0/24"
+via = "10.2.0.2"
+next_hop_vrf = "BGP"
+"#;
+    let cfg = Config::from_str_with(text, Path::new("leak.toml"), &Env { cpus: 2 })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut r = Router::start(
+        cfg,
+        RunOptions {
+            pin: false,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
+    let mut x0 = r.take_external("e0").unwrap().remove(0);
+    let mut x1 = r.take_external("e1").unwrap().remove(0);
+    let pool = NativePool::new(64, 2048).unwrap();
+    let (h0, h1) = ([2, 0, 0, 0, 0, 0x0a], [2, 0, 0, 0, 0, 0x0b]);
+    let there = testing::udp(
+        [2, 0x77, 0, 0, 0, 1],
+        h0,
+        a("10.1.0.2"),
+        a("10.2.0.2"),
+        64,
+        20,
+    );
+    send(&pool, &mut x0, std::slice::from_ref(&there));
+    let mut got = Vec::new();
+    recv_until(&mut x1, &mut got, |g| !g.is_empty());
+    assert_eq!(got.len(), 1, "MAIN -> BGP through the leaked route");
+    assert_eq!(&got[0][..6], &h1);
+    assert_eq!(got[0][14 + 8], 63);
+    assert_eq!(&got[0][14 + 12..], &there[14 + 12..]);
+
+    let back = testing::udp(
+        [2, 0x77, 0, 0, 0, 2],
+        h1,
+        a("10.2.0.2"),
+        a("10.1.0.2"),
+        64,
+        20,
+    );
+    send(&pool, &mut x1, std::slice::from_ref(&back));
+    let mut got = Vec::new();
+    recv_until(&mut x0, &mut got, |g| !g.is_empty());
+    assert_eq!(got.len(), 1, "BGP -> MAIN through the imported subnet");
+    assert_eq!(&got[0][..6], &h0);
+    assert_eq!(&got[0][14 + 12..], &back[14 + 12..]);
+    r.stop();
+}
