@@ -737,9 +737,16 @@ pub fn ping3(c: &mut Checks, lab: &Lab, name: &str, from: &Host, to: &str) -> bo
 /// 10 MiB over TCP from h1 to h2, intact. Returns the bytes sent if the
 /// transfer was attempted (None: skipped for want of python3).
 pub fn check_tcp(c: &mut Checks, lab: &Lab, tools: &Tools) -> Option<u64> {
-    const NAME: &str = "tcp 10 MiB h1 -> h2 arrives intact (sha256)";
+    check_tcp_to(c, lab, tools, "h2")
+}
+
+/// [`check_tcp`] to 10.2.0.2 on host `server` (h2, or h4 when routing
+/// takes h1's packets there).
+pub fn check_tcp_to(c: &mut Checks, lab: &Lab, tools: &Tools, server: &str) -> Option<u64> {
+    let name = format!("tcp 10 MiB h1 -> {server} arrives intact (sha256)");
+    let name = name.as_str();
     if !tools.python {
-        c.skip(NAME, "needs /usr/bin/python3");
+        c.skip(name, "needs /usr/bin/python3");
         return None;
     }
     let bytes: u64 = 10 << 20;
@@ -747,10 +754,10 @@ pub fn check_tcp(c: &mut Checks, lab: &Lab, tools: &Tools) -> Option<u64> {
     let mut server = Proc::spawn(
         &lab.dir,
         "tcp-recv",
-        &mut lab.exec("h2", &[PYTHON, &script, "recv", "5001", "20"]),
+        &mut lab.exec(server, &[PYTHON, &script, "recv", "5001", "20"]),
     );
     if !server.wait_output("listening", false, Duration::from_secs(10)) {
-        c.check(NAME, false, || {
+        c.check(name, false, || {
             format!("the receiver did not start: {}", server.stderr_text())
         });
         return Some(bytes);
@@ -773,7 +780,7 @@ pub fn check_tcp(c: &mut Checks, lab: &Lab, tools: &Tools) -> Option<u64> {
     };
     let (s, r) = (last_json(&sender), last_json(&receiver));
     c.check(
-        NAME,
+        name,
         sender.ok()
             && receiver.ok()
             && s["bytes"].as_u64() == Some(bytes)
