@@ -475,3 +475,62 @@ impl<P: Pool> Control<P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Env;
+    use pmd::NativePool;
+    use std::path::Path;
+
+    /// A tunnel with keepalives whose far end never answers goes down
+    /// after `retries` probes, taking its routes with it; an answer brings
+    /// both back.
+    #[test]
+    fn keepalives_take_a_silent_tunnel_down_and_an_answer_brings_it_up() {
+        let text = r#"
+[[interface]]
+name = "wan"
+addresses = ["198.51.100.1/24"]
+mem = { link = "x" }
+
+[[tunnel]]
+name = "gre9"
+source = "wan"
+destination = "203.0.113.9"
+addresses = ["10.9.0.1/30"]
+keepalive = { interval = 1, retries = 2 }
+
+[[route]]
+prefix = "172.16.0.0/16"
+interface = "gre9"
+"#;
+        let cfg = Config::from_str_with(text, Path::new("ka.toml"), &Env { cpus: 2 }).unwrap();
+        let pool = NativePool::new(64, 2048).unwrap();
+        let q = Arc::new(WorkerQueues::new(16));
+        let mut c = Control::new(Arc::new(cfg), pool, vec![q.clone()]);
+        let routed = |c: &Control<NativePool>| {
+            let snap = c.rcu().load();
+            snap.route(0, u32::from(Ipv4Addr::new(172, 16, 1, 1)))
+                .is_some()
+        };
+        assert!(routed(&c) && c.tunnel_up(0) == Some(true));
+        let t0 = Instant::now();
+        for i in 0..3u64 {
+            c.keepalive_tick(t0 + Duration::from_secs(i));
+            let p = q.inject.pop().expect("a probe each interval");
+            assert_eq!(p.meta().flags, META_KEEPALIVE);
+            assert_eq!(p.meta().out_port, 0);
+        }
+        // Two probes unanswered when the third was due: down, route gone.
+        assert_eq!(c.tunnel_up(0), Some(false));
+        assert!(!routed(&c));
+        assert!(!c.rcu().load().tunnels[0].up);
+        assert_eq!(c.counters().keepalives_sent.get(), 3);
+        // The far end answers: up again, with its route.
+        c.keepalive_answer(0);
+        assert_eq!(c.tunnel_up(0), Some(true));
+        assert!(routed(&c));
+        assert_eq!(c.counters().tunnel_flaps.get(), 2);
+    }
+}
