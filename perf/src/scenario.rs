@@ -16,6 +16,12 @@
 //! dst_port = 5001         # optional (default 5001), dst_port_count = 1
 //! ring = 4096             # packets per mem ring direction (default 4096,
 //!                         # see DEFAULT_RING)
+//! bidirectional = false   # optional: also send the mirrored flows into
+//!                         # `egress` and sink them from `ingress` (below)
+//! reverse_src = "10.2.0.2"    # optional, two-way only: the mirrored flows'
+//! reverse_src_count = 16      # sources (default: the destinations above,
+//! reverse_dst = "10.1.0.2"    # or the [table]'s range) and destinations
+//! reverse_dst_count = 16      # (default: the sources above)
 //!
 //! [table]                 # optional: generated routes
 //! prefixes = 10000        # routes (`weir bench --prefixes N` overrides)
@@ -45,9 +51,24 @@
 //! (walked in address order, so consecutive frames share a prefix).
 //! Next hops need static `[[neighbor]]` entries: the tester does not
 //! answer ARP.
+//!
+//! # Two-way traffic
+//!
+//! With `bidirectional = true` the tester also sends the *mirrored* flows
+//! (sources and destinations swapped, addresses and UDP ports) into the
+//! egress interface and sinks them from the ingress, on a stream id of
+//! their own, at the same rate as the forward flows; a trial's rate is the
+//! total of both. The router then needs routes and neighbours both ways:
+//! see `perf/scenarios/ipv4-2port-bidir.toml`. Host i of the forward
+//! flows' sources sends from MAC `02:00:00:00:01:02` plus i, host i of
+//! the reverse flows' from `02:00:00:00:02:02` plus i
+//! ([`crate::trial::FORWARD_SRC_MAC`], [`crate::trial::REVERSE_SRC_MAC`]),
+//! which the neighbour entries may use.
 
+use crate::trial::Flows;
 use anyhow::{bail, Context, Result};
 use ctrl::config::Config;
+use pmd::drivers::gen::{IpRange, PortRange};
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -86,6 +107,36 @@ pub struct TesterSpec {
     /// Size of each `mem` ring between tester and weir, packets.
     #[serde(default = "default_ring")]
     pub ring: usize,
+    /// Also send the mirrored flows, egress to ingress.
+    #[serde(default)]
+    pub bidirectional: bool,
+    /// Two-way: first source of the mirrored flows (default: the forward
+    /// destinations).
+    #[serde(default)]
+    pub reverse_src: Option<Ipv4Addr>,
+    /// Two-way: their number of sources.
+    #[serde(default)]
+    pub reverse_src_count: Option<u32>,
+    /// Two-way: first destination of the mirrored flows (default: the
+    /// forward sources).
+    #[serde(default)]
+    pub reverse_dst: Option<Ipv4Addr>,
+    /// Two-way: their number of destinations.
+    #[serde(default)]
+    pub reverse_dst_count: Option<u32>,
+}
+
+impl TesterSpec {
+    fn has_reverse_fields(&self) -> Option<&'static str> {
+        [
+            (self.reverse_src.is_some(), "reverse_src"),
+            (self.reverse_src_count.is_some(), "reverse_src_count"),
+            (self.reverse_dst.is_some(), "reverse_dst"),
+            (self.reverse_dst_count.is_some(), "reverse_dst_count"),
+        ]
+        .into_iter()
+        .find_map(|(set, name)| set.then_some(name))
+    }
 }
 
 fn one() -> u32 {
@@ -176,6 +227,47 @@ pub struct PcapPortSpec {
     /// UDP destination port.
     #[serde(default = "default_dst_port")]
     pub dst_port: u16,
+}
+
+/// The tester's flow fields: counts of at least one, ranges that do not
+/// run past the last address or port, `reverse_*` only when two-way.
+fn check_flows(t: &TesterSpec, dpdk_pcap: bool) -> Result<()> {
+    let ip = |start: Ipv4Addr, count: u32| IpRange { start, count }.is_valid();
+    let port = |start: u16, count: u16| {
+        PortRange {
+            start,
+            count: count.into(),
+        }
+        .is_valid()
+    };
+    for (ok, field) in [
+        (ip(t.src, t.src_count), "tester.src_count"),
+        (ip(t.dst, t.dst_count), "tester.dst_count"),
+        (port(t.src_port, t.src_port_count), "tester.src_port_count"),
+        (port(t.dst_port, t.dst_port_count), "tester.dst_port_count"),
+        (
+            t.reverse_src_count != Some(0) && t.reverse_dst_count != Some(0),
+            "tester.reverse_*_count",
+        ),
+    ] {
+        if !ok {
+            bail!("{field}: at least 1, and the range must not run past the last address or port");
+        }
+    }
+    if !t.bidirectional {
+        if let Some(f) = t.has_reverse_fields() {
+            bail!("tester.{f} describes the mirrored flows: it needs tester.bidirectional = true");
+        }
+    } else if dpdk_pcap {
+        bail!("tester.bidirectional: [dpdk_pcap] scenarios have no tester (their captures go both ways already)");
+    }
+    if !(32..=65536).contains(&t.ring) || !t.ring.is_power_of_two() {
+        bail!(
+            "tester.ring: {} packets; a power of two from 32 to 65536",
+            t.ring
+        );
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -281,6 +373,10 @@ impl Scenario {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "scenario".into())
         });
+        let file = path.display();
+        if let Some(t) = &f.tester {
+            check_flows(t, f.dpdk_pcap.is_some()).with_context(|| format!("{file}"))?;
+        }
         let tester = match (f.tester, &f.dpdk_pcap) {
             (_, Some(d)) if d.port.len() != 2 => {
                 bail!(
@@ -302,6 +398,11 @@ impl Scenario {
                 dst_port: d.port[0].dst_port,
                 dst_port_count: 1,
                 ring: DEFAULT_RING,
+                bidirectional: false,
+                reverse_src: None,
+                reverse_src_count: None,
+                reverse_dst: None,
+                reverse_dst_count: None,
             },
             (None, None) => bail!(
                 "{}: a scenario needs [tester] or [dpdk_pcap]",
@@ -342,7 +443,80 @@ impl Scenario {
         s.config(&Mode::Mem {
             ring: s.tester.ring,
         })?;
+        if s.tester.bidirectional {
+            let (src, dst) = s.reverse_range();
+            for (r, field) in [(src, "reverse_src"), (dst, "reverse_dst")] {
+                if !r.is_valid() {
+                    bail!(
+                        "{file}: tester.{field}: the mirrored flows' range {} + {} runs past 255.255.255.255",
+                        r.start,
+                        r.count
+                    );
+                }
+            }
+        }
         Ok(s)
+    }
+
+    /// The mirrored flows' sources and destinations (two-way): the
+    /// `reverse_*` fields, else the forward destinations (the table's
+    /// range with `[table]`) and sources.
+    pub fn reverse_range(&self) -> (IpRange, IpRange) {
+        let t = &self.tester;
+        let (dst, dst_count) = self.dst_range();
+        (
+            IpRange {
+                start: t.reverse_src.unwrap_or(dst),
+                count: t.reverse_src_count.unwrap_or(dst_count),
+            },
+            IpRange {
+                start: t.reverse_dst.unwrap_or(t.src),
+                count: t.reverse_dst_count.unwrap_or(t.src_count),
+            },
+        )
+    }
+
+    /// The tester's flows for weir's `cfg`: forward (into the ingress's
+    /// MAC), and with `bidirectional` the mirrored ones (into the
+    /// egress's MAC).
+    pub fn flows(&self, cfg: &Config) -> Result<(Flows, Option<Flows>)> {
+        let mac = |name: &str| {
+            cfg.interfaces
+                .iter()
+                .find(|i| i.name == name)
+                .map(|i| i.mac)
+                .with_context(|| format!("the weir config has no interface {name}"))
+        };
+        let (dst, dst_count) = self.dst_range();
+        let t = &self.tester;
+        let fwd = Flows {
+            src_mac: crate::trial::FORWARD_SRC_MAC,
+            dst_mac: mac(&t.ingress)?,
+            src: IpRange {
+                start: t.src,
+                count: t.src_count,
+            },
+            dst: IpRange {
+                start: dst,
+                count: dst_count,
+            },
+            src_port: PortRange {
+                start: t.src_port,
+                count: t.src_port_count.into(),
+            },
+            dst_port: PortRange {
+                start: t.dst_port,
+                count: t.dst_port_count.into(),
+            },
+        };
+        let rev = if t.bidirectional {
+            let mut r = fwd.mirrored(mac(&t.egress)?);
+            (r.src, r.dst) = self.reverse_range();
+            Some(r)
+        } else {
+            None
+        };
+        Ok((fwd, rev))
     }
 
     /// Override the number of generated routes (`--prefixes`).
@@ -443,6 +617,24 @@ impl Scenario {
                             "dst_port_count".into(),
                             Value::from(i64::from(t.dst_port_count)),
                         );
+                    } else if t.bidirectional {
+                        // Two-way: the egress generates the mirrored
+                        // flows too.
+                        let (rs, rd) = self.reverse_range();
+                        g.insert("src".into(), Value::from(rs.start.to_string()));
+                        g.insert("src_count".into(), Value::from(i64::from(rs.count)));
+                        g.insert("dst".into(), Value::from(rd.start.to_string()));
+                        g.insert("dst_count".into(), Value::from(i64::from(rd.count)));
+                        g.insert("src_port".into(), Value::from(i64::from(t.dst_port)));
+                        g.insert(
+                            "src_port_count".into(),
+                            Value::from(i64::from(t.dst_port_count)),
+                        );
+                        g.insert("dst_port".into(), Value::from(i64::from(t.src_port)));
+                        g.insert(
+                            "dst_port_count".into(),
+                            Value::from(i64::from(t.src_port_count)),
+                        );
                     } else {
                         // A sink (weir's config wants count >= 1: one
                         // frame back to the ingress's hosts).
@@ -477,10 +669,13 @@ impl Scenario {
                 ["ingress", "egress"][i]
             );
         }
-        if let Mode::DpdkPcap {
-            file_prefix, huge, ..
-        } = mode
-        {
+        let eal = match mode {
+            Mode::DpdkPcap {
+                file_prefix, huge, ..
+            } => Some((file_prefix, *huge, true)),
+            _ => None,
+        };
+        if let Some((file_prefix, huge, no_pci)) = eal {
             let d = tbl
                 .entry("dpdk")
                 .or_insert_with(|| Value::Table(toml::Table::new()))
@@ -493,7 +688,7 @@ impl Scenario {
                 .or_insert_with(|| Value::Array(Vec::new()))
                 .as_array_mut()
                 .context("dpdk.args must be an array")?;
-            if !args.iter().any(|a| a.as_str() == Some("--no-pci")) {
+            if no_pci && !args.iter().any(|a| a.as_str() == Some("--no-pci")) {
                 args.push(Value::from("--no-pci"));
             }
         }
@@ -570,5 +765,92 @@ mod tests {
         let text = DEFAULT.replace("egress = \"out\"", "egress = \"nope\"");
         let e = Scenario::parse(&text, Path::new("x.toml")).unwrap_err();
         assert!(format!("{e:#}").contains("nope"), "{e:#}");
+    }
+
+    fn load(name: &str) -> Scenario {
+        Scenario::load(&scenarios_dir().join(name)).unwrap()
+    }
+
+    fn err(text: &str) -> String {
+        let e = Scenario::parse(text, Path::new("bad.toml")).unwrap_err();
+        let e = format!("{e:#}");
+        assert!(e.contains("bad.toml"), "the error names the file: {e}");
+        e
+    }
+
+    #[test]
+    fn two_way_flows_are_mirrored_and_one_way_has_none() {
+        let s = load("ipv4-2port-bidir.toml");
+        assert!(s.tester.bidirectional);
+        let cfg = s.config(&Mode::Mem { ring: 1024 }).unwrap();
+        let (f, r) = s.flows(&cfg).unwrap();
+        let r = r.expect("two-way");
+        assert_eq!(f.dst_mac, [2, 0, 0, 0, 0, 1], "into in");
+        assert_eq!(r.dst_mac, [2, 0, 0, 0, 0, 2], "into out");
+        assert_eq!((r.src, r.dst), (f.dst, f.src));
+        assert_eq!((r.src_port, r.dst_port), (f.dst_port, f.src_port));
+        assert_eq!(r.src.start, Ipv4Addr::new(10, 2, 0, 2));
+        // Every host of either side has a static neighbour with the MAC
+        // the tester's frames come from.
+        for (flows, itf) in [(&f, "in"), (&r, "out")] {
+            let i = cfg.interfaces.iter().position(|i| i.name == itf).unwrap();
+            for k in 0..flows.src.count {
+                let ip = Ipv4Addr::from(u32::from(flows.src.start) + k);
+                let n = cfg
+                    .neighbors
+                    .iter()
+                    .find(|n| n.address == ip && n.interface == i)
+                    .unwrap_or_else(|| panic!("no neighbour {ip} on {itf}"));
+                assert_eq!(n.mac, pmd::drivers::gen::host_mac(flows.src_mac, k));
+            }
+        }
+        // Inline, the egress generates the mirrored flows.
+        let c = s
+            .config(&Mode::Inline {
+                frame_size: Some(64),
+            })
+            .unwrap();
+        let out = c.interfaces.iter().find(|i| i.name == "out").unwrap();
+        match &out.driver {
+            Driver::Gen(g) => {
+                assert_eq!(
+                    (g.src, g.dst),
+                    (Ipv4Addr::new(10, 2, 0, 2), Ipv4Addr::new(10, 1, 0, 2))
+                );
+                assert_eq!(g.count, None);
+            }
+            d => panic!("{d:?}"),
+        }
+        let one = Scenario::default_scenario();
+        let cfg = one.config(&Mode::Mem { ring: 1024 }).unwrap();
+        assert!(one.flows(&cfg).unwrap().1.is_none());
+    }
+
+    #[test]
+    fn reverse_overrides_and_their_errors() {
+        let text = DEFAULT.replace(
+            "ring = 4096",
+            "ring = 4096\nbidirectional = true\nreverse_dst = \"10.1.0.9\"\nreverse_dst_count = 2",
+        );
+        let s = Scenario::parse(&text, Path::new("x.toml")).unwrap();
+        let (src, dst) = s.reverse_range();
+        assert_eq!((src.start, src.count), (Ipv4Addr::new(10, 2, 0, 2), 16));
+        assert_eq!((dst.start, dst.count), (Ipv4Addr::new(10, 1, 0, 9), 2));
+        let e = err(&DEFAULT.replace("ring = 4096", "ring = 4096\nreverse_src = \"10.2.0.2\""));
+        assert!(
+            e.contains("tester.reverse_src") && e.contains("bidirectional"),
+            "{e}"
+        );
+        let e = err(&DEFAULT.replace(
+            "ring = 4096",
+            "ring = 4096\nbidirectional = true\nreverse_src_count = 0",
+        ));
+        assert!(e.contains("reverse_"), "{e}");
+        let e = err(&DEFAULT.replace("src_count = 16", "src_count = 0"));
+        assert!(e.contains("tester.src_count"), "{e}");
+        let e = err(&DEFAULT.replace("ring = 4096", "ring = 1000"));
+        assert!(e.contains("tester.ring"), "{e}");
+        let e = err(&DEFAULT.replace("ring = 4096", "bidirectional = \"yes\""));
+        assert!(e.contains("bidirectional"), "{e}");
     }
 }
