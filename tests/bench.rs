@@ -379,6 +379,114 @@ fn the_dpdk_scenario_measures_weir_and_testpmd_on_the_same_vdevs() {
     assert!(pid_dirs.is_empty(), "left behind: {pid_dirs:?}");
 }
 
+/// The tester on DPDK ports: the ring-pair scenario end to end (no
+/// hugepages, the EAL's file prefix this weir process's own): two-way
+/// traffic through net_ring pairs, zero loss both ways at a modest rate,
+/// the loopback baseline through a ring pair of its own, the JSON's
+/// shape, and nothing left in /var/run/dpdk.
+#[cfg(feature = "dpdk")]
+#[test]
+fn the_dpdk_ring_scenario_runs_the_tester_on_dpdk_ports() {
+    let (r, stdout) = bench(
+        "dpdk-ring",
+        &[
+            "perf/scenarios/ipv4-dpdk-ring.toml",
+            "--sizes",
+            "64",
+            "--baseline",
+            "loopback",
+            "--no-progress",
+        ],
+    );
+    assert_eq!(r["schema"], "weir-bench/1");
+    assert_eq!(r["scenario"], "ipv4-dpdk-ring");
+    let s = &r["settings"];
+    assert_eq!(s["bidirectional"], true);
+    assert_eq!(f(s, "/ring"), 4096.0);
+    let driver = s["driver"].as_str().unwrap();
+    assert!(
+        driver.starts_with("dpdk tester ports: net_ring_tester0 -> weir net_ring_weir0"),
+        "{driver}"
+    );
+    assert!(driver.contains("EAL lcore"), "{driver}");
+    let devices = r["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2);
+    assert_eq!(devices[0]["name"], "weir");
+    assert_eq!(devices[1]["name"], "loopback");
+    for d in devices {
+        let p = &d["points"][0];
+        assert_eq!(p["size"], "64");
+        let (fwd, rev) = check_two_way_point(p);
+        let run = &p["runs"][0];
+        assert_eq!(
+            f(run, "/full_load/sent"),
+            f(run, "/full_load/received"),
+            "{}: {run:#}",
+            d["name"]
+        );
+        for t in run["trials"].as_array().unwrap() {
+            assert_eq!(t["sent"], t["received"], "{t:#}");
+        }
+        assert!(f(p, "/ndr_mpps/median") > 0.0, "{p:#}");
+        assert!(f(p, "/ndr_mpps/max") <= 0.020_001);
+        for x in [&fwd, &rev] {
+            assert_eq!(f(x, "/full_load_loss/max"), 0.0, "{x:#}");
+            assert!(f(x, "/ndr_mpps/median") > 0.0, "{x:#}");
+        }
+        assert_eq!(p["latency"].as_array().unwrap().len(), 3);
+    }
+    assert_eq!(r["ratios"][0]["basis"], "ndr_pdr");
+    assert!(stdout.contains("NDR Mpps") && stdout.contains("reverse"));
+    let left: Vec<String> = std::fs::read_dir("/var/run/dpdk")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("weir-bench-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// Real NICs without hugepages are refused before DPDK starts, with the
+/// way out.
+#[cfg(feature = "dpdk")]
+#[test]
+fn the_dpdk_nic_scenario_asks_for_hugepages() {
+    let out = weir()
+        .args([
+            "bench",
+            "perf/scenarios/ipv4-dpdk-nic.toml",
+            "--quick",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("ipv4-dpdk-nic.toml") && e.contains("--huge") && e.contains("scripts/hugepages"),
+        "{e}"
+    );
+}
+
+#[cfg(not(feature = "dpdk"))]
+#[test]
+fn the_dpdk_tester_scenarios_need_the_dpdk_feature() {
+    for scn in [
+        "perf/scenarios/ipv4-dpdk-ring.toml",
+        "perf/scenarios/ipv4-dpdk-nic.toml",
+    ] {
+        let out = weir()
+            .args(["bench", scn, "--quick", "--no-progress"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(e.contains("--features dpdk"), "{scn}: {e}");
+    }
+}
+
 #[cfg(not(feature = "dpdk"))]
 #[test]
 fn the_dpdk_scenario_needs_the_dpdk_feature() {

@@ -474,6 +474,9 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
         );
     }
     let ring = a.ring.unwrap_or(scn.tester.ring);
+    if scn.dpdk_tester.is_some() {
+        return crate::dpdk_tester::run(&scn, a, &plan, ring, system, started);
+    }
     let cfg = scn.config(&Mode::Mem { ring })?;
     let pin = !a.no_pin;
     let tester_core = tester_core(a, &cfg);

@@ -38,6 +38,10 @@
 //! with zero loss in total (so in each direction), PDR with at most 0.5 %
 //! of the total lost. The report gives the totals and each direction.
 //!
+//! *A tester on DPDK ports* (`[dpdk_tester]`, [`dpdk_tester`], `--features
+//! dpdk`): the same trials through DPDK ethdev ports, the tester's cabled
+//! to weir's (real NICs), or `net_ring` pairs made by the harness.
+//!
 //! *DPDK scenarios* (`[dpdk_pcap]`, [`dpdk_bench`], `--features dpdk`):
 //! weir's ports are two `net_pcap` vdevs replaying generated captures
 //! ([`pcapgen`]) forever; the offered rate cannot be set, so each run
@@ -62,7 +66,9 @@
 //!                 "latency_loads_pct": [10, 50, 90], "worker_cores": [..],
 //!                 "control_core", "tester_core" (null: unpinned),
 //!                 "driver": "mem" | "dpdk net_pcap vdevs ..."
+//!                           | "dpdk tester ports: ...",
 //!                 "bidirectional": true (two-way only; absent: one way) },
+//!                 // [dpdk_tester]: ring = the ring pairs' size, 0 on NICs
 //!                 // DPDK scenarios: ring, resolution, pdr_loss 0;
 //!                 // trial_secs = the measured whole seconds
 //!   "devices": [            // "weir" first, then baselines
@@ -125,6 +131,7 @@
 
 pub mod bench;
 pub mod dpdk_bench;
+pub mod dpdk_tester;
 pub mod fib;
 pub mod latency;
 pub mod pcapgen;

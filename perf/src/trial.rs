@@ -11,7 +11,8 @@
 //!   two ends of one link joined back to back (the loopback baseline).
 //!   Rings have a finite size, so when the device falls behind, the
 //!   tester's enqueue fails and the frame is lost, as on a NIC.
-//! - any other pair of [`Port`]s on the pool `P` of their buffers.
+//! - DPDK ethdev ports (`--features dpdk`, [`crate::dpdk_tester`]): tester
+//!   NIC ports cabled to weir's, or `net_ring` pairs.
 //!
 //! Each trial opens a fresh `gen` port (its generator and sink) on a stream
 //! id of its own, offers frames at the target rate (a token bucket on the
