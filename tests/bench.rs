@@ -270,6 +270,52 @@ fn two_way_loss_shows_in_the_direction_that_drops() {
     );
 }
 
+/// The tester is pinned (to weir's control core) while it measures; the
+/// inline measurement after it builds weir configs again, whose checks
+/// count the CPUs the calling thread may use: the tester's pinning must
+/// not leave a scenario naming another core refused as "core N does not
+/// exist".
+#[test]
+fn the_inline_measurement_runs_with_the_scenarios_cores_after_a_pinned_tester() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        eprintln!("skipped: needs 2 CPUs");
+        return;
+    }
+    let scn = tmp("cores.toml");
+    let text = std::fs::read_to_string("perf/scenarios/ipv4-2port.toml").unwrap()
+        + &format!(
+            "\n[router.workers]\ncores = [{}]\ncontrol_core = 0\n",
+            cpus - 1
+        );
+    std::fs::write(&scn, text).unwrap();
+    let json = tmp("cores.json");
+    let out = weir()
+        .arg("bench")
+        .arg(&scn)
+        .args([
+            "--quick",
+            "--no-latency",
+            "--no-progress",
+            "--trial-secs",
+            "0.2",
+        ])
+        .args(["--max-rate", "20000", "--resolution", "0.25", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&scn);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    assert_eq!(f(&r, "/settings/tester_core"), 0.0);
+    assert!(f(&r, "/inline/0/mpps/median") > 0.0, "{:#}", r["inline"]);
+}
+
 #[test]
 fn bad_arguments_fail_cleanly() {
     let out = weir().args(["bench", "--sizes", "63"]).output().unwrap();

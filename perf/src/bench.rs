@@ -419,8 +419,31 @@ pub(crate) fn tester_core(a: &BenchArgs, cfg: &Config) -> Option<usize> {
     }
 }
 
+/// The calling thread's CPU affinity before [`pin_tester`] pinned it;
+/// [`Unpin::restore`] puts it back.
+pub(crate) struct Unpin(Option<libc::cpu_set_t>);
+
+impl Unpin {
+    /// Put the affinity back: what runs after the tester (the inline
+    /// measurement) builds weir configs, whose checks count the CPUs this
+    /// thread may run on, and picks default cores from them.
+    pub(crate) fn restore(self) {
+        if let Some(set) = self.0 {
+            // SAFETY: sets the calling thread's affinity to a mask it had.
+            unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+        }
+    }
+}
+
 /// Pin the calling thread (the tester) to `core`, noting a failure.
-pub(crate) fn pin_tester(core: Option<usize>, report: &mut Report) {
+pub(crate) fn pin_tester(core: Option<usize>, report: &mut Report) -> Unpin {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity(0) fills it for
+    // the calling thread.
+    let saved = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        (libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0)
+            .then_some(set)
+    };
     if let Some(c) = core {
         if !core_affinity::set_for_current(core_affinity::CoreId { id: c }) {
             report
@@ -428,6 +451,7 @@ pub(crate) fn pin_tester(core: Option<usize>, report: &mut Report) {
                 .push(format!("pinning the tester to CPU {c} failed: unpinned"));
         }
     }
+    Unpin(saved)
 }
 
 /// ", two-way" for a bidirectional scenario.
@@ -483,7 +507,7 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
     let flows = scn.flows(&cfg)?;
     let mut report = tester_report(&scn, a, &plan, system, &cfg, ring, tester_core);
     report.settings.driver = "mem".into();
-    pin_tester(tester_core, &mut report);
+    let unpin = pin_tester(tester_core, &mut report);
     let loopback = a.baselines.contains(&Baseline::Loopback);
     let devices = 1 + usize::from(loopback);
     let mut progress = Progress::new(
@@ -557,6 +581,7 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
                 .into(),
         );
     }
+    unpin.restore();
     if !a.no_inline {
         report.inline = inline_points(&scn, &plan, pin, &mut progress)?;
     }

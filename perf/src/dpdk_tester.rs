@@ -288,7 +288,7 @@ mod imp {
         );
         // Pin first: the EAL keeps this thread's affinity, and DPDK takes
         // the thread's NUMA socket from it.
-        bench::pin_tester(tester_core, &mut report);
+        let unpin = bench::pin_tester(tester_core, &mut report);
         dpdk::eal_init(&ctrl::dpdk::eal_config(cfg)).context("starting DPDK's EAL")?;
         let _lcore = dpdk::register_thread().context("registering the tester with the EAL")?;
         if let Some(id) = dpdk::lcore_id() {
@@ -396,6 +396,7 @@ mod imp {
             );
         }
         drop(pool);
+        unpin.restore();
         if !a.no_inline {
             report.inline = bench::inline_points(scn, plan, pin, &mut progress)?;
         }
