@@ -292,7 +292,9 @@ mod imp {
         dpdk::eal_init(&ctrl::dpdk::eal_config(cfg)).context("starting DPDK's EAL")?;
         let _lcore = dpdk::register_thread().context("registering the tester with the EAL")?;
         if let Some(id) = dpdk::lcore_id() {
-            driver.push_str(&format!("; tester on EAL lcore {id}"));
+            // An lcore id names a mempool cache, not a CPU: the tester runs
+            // on settings.tester_core.
+            driver.push_str(&format!("; the tester holds EAL lcore id {id}"));
         }
         report.settings.driver = driver;
         let workers = cfg.workers.cores.len().max(1);
