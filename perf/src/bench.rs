@@ -2,15 +2,17 @@
 
 use crate::progress::Progress;
 use crate::report::{
-    DeviceReport, InlinePoint, LatencyRun, Point, Report, Run, Settings, Stat, SCHEMA,
+    DeviceReport, DirectionLatency, InlinePoint, LatencyRun, Point, Report, Run, RunDirection,
+    Settings, Stat, SCHEMA,
 };
 use crate::scenario::{Mode, Scenario};
-use crate::search::{self, SearchParams};
+use crate::search::{self, Direction, SearchParams};
 use crate::sysinfo::SystemInfo;
 use crate::trial::{Device, Flows, FrameSize, Tester, TrialSpec};
 use anyhow::{bail, Context, Result};
+use ctrl::config::Config;
 use ctrl::router::{Router, RunOptions};
-use pmd::drivers::gen::{IpRange, PortRange};
+use pmd::{Pool, Port};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -154,14 +156,14 @@ fn plan(a: &BenchArgs) -> Result<Plan> {
 }
 
 /// Trials a run is expected to take (for the progress bar).
-fn trials_per_run(p: &Plan) -> usize {
+pub(crate) fn trials_per_run(p: &Plan) -> usize {
     let bisect = (1.0 / p.resolution).log2().ceil() as usize;
     1 + 2 * bisect + if p.latency { LATENCY_LOADS.len() } else { 0 }
 }
 
 /// One run at one frame size: 100 % load, NDR/PDR search, latency.
-fn measure_run(
-    tester: &mut Tester,
+fn measure_run<P: Pool, T: Port<P>>(
+    tester: &mut Tester<P, T>,
     size: FrameSize,
     plan: &Plan,
     max_rate: Option<f64>,
@@ -209,6 +211,25 @@ fn measure_run(
     } else {
         0.0
     };
+    // Two-way: each direction's share of the passing trials.
+    let mut directions = Vec::new();
+    if tester.is_two_way() {
+        let at = |target: f64, d: Direction| {
+            (target > 0.0)
+                .then(|| found.trial_at(target).and_then(|t| t.direction(d)))
+                .flatten()
+        };
+        for d in Direction::BOTH {
+            let ndr = at(found.ndr_pps, d);
+            let pdr = at(found.pdr_pps, d);
+            directions.push(RunDirection {
+                direction: d,
+                ndr_pps: ndr.map_or(0.0, |x| x.offered_pps.min(found.ndr_pps / 2.0)),
+                pdr_pps: pdr.map_or(0.0, |x| x.offered_pps.min(found.pdr_pps / 2.0)),
+                pdr_loss: pdr.map_or(0.0, |x| x.loss_ratio()),
+            });
+        }
+    }
     let mut latency = Vec::new();
     if plan.latency && ndr_pps > 0.0 {
         for load in LATENCY_LOADS {
@@ -218,6 +239,14 @@ fn measure_run(
                 load_pct: load,
                 trial: o.result,
                 latency: o.latency.map(|h| h.summary()).unwrap_or_default(),
+                directions: o
+                    .direction_latency
+                    .iter()
+                    .map(|(d, h)| DirectionLatency {
+                        direction: *d,
+                        latency: h.summary(),
+                    })
+                    .collect(),
             });
         }
     }
@@ -227,13 +256,14 @@ fn measure_run(
         full_load,
         trials: found.trials,
         latency,
+        directions,
     })
 }
 
 /// Every frame size × run on one device.
-fn measure_device(
+pub(crate) fn measure_device<P: Pool, T: Port<P>>(
     name: &str,
-    tester: &mut Tester,
+    tester: &mut Tester<P, T>,
     plan: &Plan,
     max_rate: Option<f64>,
     progress: &mut Progress,
@@ -271,7 +301,6 @@ fn inline_rate(scn: &Scenario, size: FrameSize, plan: &Plan, pin: bool) -> Resul
             FrameSize::Imix => None,
         },
     })?;
-    let egress = scn.tester.egress.clone();
     let router = Router::start(
         cfg,
         RunOptions {
@@ -280,19 +309,158 @@ fn inline_rate(scn: &Scenario, size: FrameSize, plan: &Plan, pin: bool) -> Resul
         },
     )
     .context("starting weir with inline gen ports")?;
-    let sink = router
-        .stats()
-        .ports
+    // The egress's sink; two-way, the ingress's too.
+    let mut names = vec![&scn.tester.egress];
+    if scn.tester.bidirectional {
+        names.push(&scn.tester.ingress);
+    }
+    let sinks = names
         .iter()
-        .find(|p| p.name == egress)
-        .and_then(|p| p.gen.clone())
-        .context("the egress port has no gen statistics")?;
+        .map(|&n| {
+            router
+                .stats()
+                .ports
+                .iter()
+                .find(|p| &p.name == n)
+                .and_then(|p| p.gen.clone())
+                .with_context(|| format!("port {n} has no gen statistics"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let count = || -> u64 { sinks.iter().map(|s| s.snapshot().sink_packets).sum() };
     std::thread::sleep(Duration::from_millis(200));
-    let (t0, n0) = (Instant::now(), sink.snapshot().sink_packets);
+    let (t0, n0) = (Instant::now(), count());
     std::thread::sleep(plan.trial);
-    let (t1, n1) = (Instant::now(), sink.snapshot().sink_packets);
+    let (t1, n1) = (Instant::now(), count());
     drop(router);
     Ok((n1 - n0) as f64 / (t1 - t0).as_secs_f64())
+}
+
+/// The inline maximum rate at every frame size.
+pub(crate) fn inline_points(
+    scn: &Scenario,
+    plan: &Plan,
+    pin: bool,
+    progress: &mut Progress,
+) -> Result<Vec<InlinePoint>> {
+    let mut points = Vec::new();
+    for &size in &plan.sizes {
+        progress.label(format!("weir inline gen {} B", size.label()));
+        let mut rates = Vec::new();
+        for _ in 0..plan.runs {
+            rates.push(inline_rate(scn, size, plan, pin)? / 1e6);
+        }
+        points.push(InlinePoint {
+            size: size.label(),
+            mpps: Stat::of(rates),
+        });
+    }
+    Ok(points)
+}
+
+/// A tester sending the scenario's flows (both ways if two-way).
+pub(crate) fn tester_for<P: Pool, T: Port<P>>(
+    dev: Device<P, T>,
+    flows: &(Flows, Option<Flows>),
+) -> Tester<P, T> {
+    match &flows.1 {
+        Some(r) => Tester::two_way(dev, flows.0.clone(), r.clone()),
+        None => Tester::new(dev, flows.0.clone()),
+    }
+}
+
+/// What a tester run (mem or DPDK ports) reports before measuring:
+/// scenario, system and settings (the caller fills in `driver`).
+pub(crate) fn tester_report(
+    scn: &Scenario,
+    a: &BenchArgs,
+    plan: &Plan,
+    system: SystemInfo,
+    cfg: &Config,
+    ring: usize,
+    tester_core: Option<usize>,
+) -> Report {
+    let pin = !a.no_pin;
+    Report {
+        schema: SCHEMA.into(),
+        scenario: scn.name.clone(),
+        scenario_description: scn.description.clone(),
+        scenario_path: scn.path.display().to_string(),
+        system,
+        settings: Settings {
+            runs: plan.runs,
+            trial_secs: plan.trial.as_secs_f64(),
+            resolution: plan.resolution,
+            pdr_loss: SearchParams::default().pdr_loss,
+            ring,
+            sizes: plan.sizes.iter().map(FrameSize::label).collect(),
+            max_rate_pps: a.max_rate,
+            latency_loads_pct: if plan.latency {
+                LATENCY_LOADS.to_vec()
+            } else {
+                Vec::new()
+            },
+            worker_cores: cfg.workers.cores.clone(),
+            control_core: cfg.workers.control_core.filter(|_| pin),
+            tester_core,
+            driver: String::new(),
+            bidirectional: scn.tester.bidirectional,
+        },
+        ..Report::default()
+    }
+}
+
+/// The tester's core: `--tester-core`, else weir's control core, else 0;
+/// none with `--no-pin`.
+pub(crate) fn tester_core(a: &BenchArgs, cfg: &Config) -> Option<usize> {
+    if a.no_pin {
+        None
+    } else {
+        a.tester_core.or(cfg.workers.control_core).or(Some(0))
+    }
+}
+
+/// The calling thread's CPU affinity before [`pin_tester`] pinned it;
+/// [`Unpin::restore`] puts it back.
+pub(crate) struct Unpin(Option<libc::cpu_set_t>);
+
+impl Unpin {
+    /// Put the affinity back: what runs after the tester (the inline
+    /// measurement) builds weir configs, whose checks count the CPUs this
+    /// thread may run on, and picks default cores from them.
+    pub(crate) fn restore(self) {
+        if let Some(set) = self.0 {
+            // SAFETY: sets the calling thread's affinity to a mask it had.
+            unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+        }
+    }
+}
+
+/// Pin the calling thread (the tester) to `core`, noting a failure.
+pub(crate) fn pin_tester(core: Option<usize>, report: &mut Report) -> Unpin {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity(0) fills it for
+    // the calling thread.
+    let saved = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        (libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0)
+            .then_some(set)
+    };
+    if let Some(c) = core {
+        if !core_affinity::set_for_current(core_affinity::CoreId { id: c }) {
+            report
+                .skipped
+                .push(format!("pinning the tester to CPU {c} failed: unpinned"));
+        }
+    }
+    Unpin(saved)
+}
+
+/// ", two-way" for a bidirectional scenario.
+pub(crate) fn two_way_note(scn: &Scenario) -> &'static str {
+    if scn.tester.bidirectional {
+        ", two-way (rates are totals of both directions)"
+    } else {
+        ""
+    }
 }
 
 /// Run the benchmark the arguments describe.
@@ -330,73 +498,16 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
         );
     }
     let ring = a.ring.unwrap_or(scn.tester.ring);
+    if scn.dpdk_tester.is_some() {
+        return crate::dpdk_tester::run(&scn, a, &plan, ring, system, started);
+    }
     let cfg = scn.config(&Mode::Mem { ring })?;
     let pin = !a.no_pin;
-    let tester_core = if pin {
-        a.tester_core.or(cfg.workers.control_core).or(Some(0))
-    } else {
-        None
-    };
-    let ingress_mac = cfg
-        .interfaces
-        .iter()
-        .find(|i| i.name == scn.tester.ingress)
-        .map(|i| i.mac)
-        .context("no ingress interface")?;
-    let (dst, dst_count) = scn.dst_range();
-    let t = &scn.tester;
-    let flows = Flows {
-        dst_mac: ingress_mac,
-        src: IpRange {
-            start: t.src,
-            count: t.src_count,
-        },
-        dst: IpRange {
-            start: dst,
-            count: dst_count,
-        },
-        src_port: PortRange {
-            start: t.src_port,
-            count: t.src_port_count.into(),
-        },
-        dst_port: PortRange {
-            start: t.dst_port,
-            count: t.dst_port_count.into(),
-        },
-    };
-    let mut report = Report {
-        schema: SCHEMA.into(),
-        scenario: scn.name.clone(),
-        scenario_description: scn.description.clone(),
-        scenario_path: scn.path.display().to_string(),
-        system,
-        settings: Settings {
-            runs: plan.runs,
-            trial_secs: plan.trial.as_secs_f64(),
-            resolution: plan.resolution,
-            pdr_loss: SearchParams::default().pdr_loss,
-            ring,
-            sizes: plan.sizes.iter().map(FrameSize::label).collect(),
-            max_rate_pps: a.max_rate,
-            latency_loads_pct: if plan.latency {
-                LATENCY_LOADS.to_vec()
-            } else {
-                Vec::new()
-            },
-            worker_cores: cfg.workers.cores.clone(),
-            control_core: cfg.workers.control_core.filter(|_| pin),
-            tester_core,
-            driver: "mem".into(),
-        },
-        ..Report::default()
-    };
-    if let Some(c) = tester_core {
-        if !core_affinity::set_for_current(core_affinity::CoreId { id: c }) {
-            report
-                .skipped
-                .push(format!("pinning the tester to CPU {c} failed: unpinned"));
-        }
-    }
+    let tester_core = tester_core(a, &cfg);
+    let flows = scn.flows(&cfg)?;
+    let mut report = tester_report(&scn, a, &plan, system, &cfg, ring, tester_core);
+    report.settings.driver = "mem".into();
+    let unpin = pin_tester(tester_core, &mut report);
     let loopback = a.baselines.contains(&Baseline::Loopback);
     let devices = 1 + usize::from(loopback);
     let mut progress = Progress::new(
@@ -429,13 +540,13 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
             .pool()
             .context("weir runs without a native pool")?
             .clone();
-        let mut tester = Tester::new(
+        let mut tester = tester_for(
             Device {
                 to_dut,
                 from_dut,
                 pool,
             },
-            flows.clone(),
+            &flows,
         );
         let points = measure_device("weir", &mut tester, &plan, a.max_rate, &mut progress)?;
         drop(tester);
@@ -443,20 +554,22 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
         report.devices.push(DeviceReport {
             name: "weir".into(),
             description: format!(
-                "weir routing {} through mem rings of {ring} packets; tester on its own thread",
-                scn.name
+                "weir routing {} through mem rings of {ring} packets; tester on its own thread{}",
+                scn.name,
+                two_way_note(&scn)
             ),
             points,
         });
     }
     if loopback {
         let dev = Device::loopback(ring, cfg.workers.pool_size)?;
-        let mut tester = Tester::new(dev, flows.clone());
+        let mut tester = tester_for(dev, &flows);
         let points = measure_device("loopback", &mut tester, &plan, a.max_rate, &mut progress)?;
         report.devices.push(DeviceReport {
             name: "loopback".into(),
             description: format!(
-                "the tester into its own sink through one mem link of {ring} packets, no pipeline"
+                "the tester into its own sink through one mem link of {ring} packets, no pipeline{}",
+                two_way_note(&scn)
             ),
             points,
         });
@@ -468,18 +581,9 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
                 .into(),
         );
     }
+    unpin.restore();
     if !a.no_inline {
-        for &size in &plan.sizes {
-            progress.label(format!("weir inline gen {} B", size.label()));
-            let mut rates = Vec::new();
-            for _ in 0..plan.runs {
-                rates.push(inline_rate(&scn, size, &plan, pin)? / 1e6);
-            }
-            report.inline.push(InlinePoint {
-                size: size.label(),
-                mpps: Stat::of(rates),
-            });
-        }
+        report.inline = inline_points(&scn, &plan, pin, &mut progress)?;
     }
     progress.finish();
     report.compute_ratios();

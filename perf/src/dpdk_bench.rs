@@ -123,6 +123,7 @@ pub(crate) fn run(
                 spec.frames,
                 if args.huge { "hugepages" } else { "no hugepages" }
             ),
+            bidirectional: false,
         },
         skipped: args.skipped,
         ..Report::default()

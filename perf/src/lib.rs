@@ -31,6 +31,17 @@
 //! *inline* `gen` ports (one core generating, routing and sinking), the
 //! maximum rate.
 //!
+//! *Two-way traffic* (`bidirectional = true` in `[tester]`): the tester
+//! also sends the mirrored flows into the egress and sinks them from the
+//! ingress, at the same rate, on a stream of their own. The search's rate
+//! is the total of both directions (each offers half); a trial passes NDR
+//! with zero loss in total (so in each direction), PDR with at most 0.5 %
+//! of the total lost. The report gives the totals and each direction.
+//!
+//! *A tester on DPDK ports* (`[dpdk_tester]`, [`dpdk_tester`], `--features
+//! dpdk`): the same trials through DPDK ethdev ports, the tester's cabled
+//! to weir's (real NICs), or `net_ring` pairs made by the harness.
+//!
 //! *DPDK scenarios* (`[dpdk_pcap]`, [`dpdk_bench`], `--features dpdk`):
 //! weir's ports are two `net_pcap` vdevs replaying generated captures
 //! ([`pcapgen`]) forever; the offered rate cannot be set, so each run
@@ -54,7 +65,10 @@
 //!                 "sizes": ["64", ..., "imix"], "max_rate_pps" (or null),
 //!                 "latency_loads_pct": [10, 50, 90], "worker_cores": [..],
 //!                 "control_core", "tester_core" (null: unpinned),
-//!                 "driver": "mem" | "dpdk net_pcap vdevs ..." },
+//!                 "driver": "mem" | "dpdk net_pcap vdevs ..."
+//!                           | "dpdk tester ports: ...",
+//!                 "bidirectional": true (two-way only; absent: one way) },
+//!                 // [dpdk_tester]: ring = the ring pairs' size, 0 on NICs
 //!                 // DPDK scenarios: ring, resolution, pdr_loss 0;
 //!                 // trial_secs = the measured whole seconds
 //!   "devices": [            // "weir" first, then baselines
@@ -63,15 +77,24 @@
 //!         { "size": "64", "frame_bytes": 64.0,
 //!           "ndr_mpps", "pdr_mpps", "ndr_gbps", "full_load_mpps",
 //!           "full_load_loss" (ratio 0..1): Stat,
-//!           "latency": [ { "load_pct", "p50_ns", "p90_ns", "p99_ns",
-//!                          "p999_ns", "max_ns": Stat } ],
+//!           "latency": [ Latency ],
+//!           "directions": [         // two-way only: forward, then reverse
+//!             { "direction": "forward" | "reverse",
+//!               "ndr_mpps", "pdr_mpps" (this direction's rate in the
+//!               NDR / PDR trials), "pdr_loss" (its loss ratio in the PDR
+//!               trials), "full_load_mpps", "full_load_loss": Stat,
+//!               "latency": [ Latency ] } ],
 //!           "runs": [ { "ndr_pps", "pdr_pps", "full_load": Trial,
 //!                       "trials": [Trial],     // the search, in order
 //!                       "latency": [ { "load_pct", "trial": Trial,
-//!                                      "latency": { "count", "min_ns",
-//!                                        "mean_ns", "p50_ns", "p90_ns",
-//!                                        "p99_ns", "p999_ns", "max_ns" } } ] } ] } ] } ],
+//!                                      "latency": Summary,
+//!                                      "directions": [ { "direction",  // two-way
+//!                                        "latency": Summary } ] } ],
+//!                       "directions": [ { "direction", "ndr_pps",   // two-way
+//!                                         "pdr_pps", "pdr_loss" } ] } ] } ] } ],
 //!   "inline": [ { "size", "mpps": Stat } ],   // weir's inline gen max rate
+//!                                             // (two-way: both sinks)
+//!                                             // (two-way: both sinks)
 //!   "max_rate": [           // DPDK scenarios ("devices" is then empty):
 //!     { "name": "weir" | "testpmd", "description",   // weir first
 //!       "points": [ { "size", "frame_bytes", "mpps": Stat (transmitted =
@@ -84,10 +107,21 @@
 //!   "skipped": [ "baseline testpmd: ..." ],
 //!   "elapsed_secs": 123.4
 //! }
-//! Stat  = { "min", "median", "max" }        // over the runs
-//! Trial = { "target_pps" (0: as fast as possible), "offered_pps",
-//!           "sent", "received" }            // lost = sent - received
+//! Stat    = { "min", "median", "max" }      // over the runs
+//! Trial   = { "target_pps" (0: as fast as possible), "offered_pps",
+//!             "sent", "received",           // lost = sent - received
+//!             "directions": [               // two-way only (totals above)
+//!               { "direction", "offered_pps", "sent", "received" } ] }
+//! Latency = { "load_pct", "p50_ns", "p90_ns", "p99_ns", "p999_ns",
+//!             "max_ns": Stat }
+//! Summary = { "count", "min_ns", "mean_ns", "p50_ns", "p90_ns",
+//!             "p99_ns", "p999_ns", "max_ns" }
 //! ```
+//!
+//! One-way reports have no `bidirectional` and no `directions` fields:
+//! their JSON is what it was before two-way traffic existed. In two-way
+//! reports `ndr_mpps`, `pdr_mpps`, `full_load_*`, latency and every
+//! Trial's `sent`/`received` are totals of both directions.
 //!
 //! Rates count frames; Gb/s count frame bytes with FCS, without preamble
 //! and gap. NDR and PDR are the rate actually offered in the passing
@@ -97,6 +131,7 @@
 
 pub mod bench;
 pub mod dpdk_bench;
+pub mod dpdk_tester;
 pub mod fib;
 pub mod latency;
 pub mod pcapgen;

@@ -2,7 +2,7 @@
 //! crate docs) and the terminal table.
 
 use crate::latency::LatencySummary;
-use crate::search::TrialResult;
+use crate::search::{Direction, TrialResult};
 use crate::sysinfo::SystemInfo;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -78,8 +78,16 @@ pub struct Settings {
     pub control_core: Option<usize>,
     /// The tester's core, if pinned.
     pub tester_core: Option<usize>,
-    /// Port driver between tester and device (`mem`).
+    /// Port driver between tester and device (`mem`, or the DPDK ports).
     pub driver: String,
+    /// Two-way traffic: rates are totals of both directions, split
+    /// evenly (absent from one-way reports).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bidirectional: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One latency trial.
@@ -89,8 +97,35 @@ pub struct LatencyRun {
     pub load_pct: f64,
     /// Counts and rates.
     pub trial: TrialResult,
-    /// Percentiles.
+    /// Percentiles (both directions of a two-way trial).
     pub latency: LatencySummary,
+    /// Two-way: each direction's percentiles, forward first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directions: Vec<DirectionLatency>,
+}
+
+/// One direction's latency in a two-way latency trial.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DirectionLatency {
+    /// Which direction.
+    pub direction: Direction,
+    /// Its percentiles.
+    pub latency: LatencySummary,
+}
+
+/// One direction of a two-way run: its share of the passing trials.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunDirection {
+    /// Which direction.
+    pub direction: Direction,
+    /// Rate this direction offered in the trial that gave the run's NDR
+    /// (never more than half its target), pps; 0 without an NDR.
+    pub ndr_pps: f64,
+    /// The same in the trial that gave the PDR.
+    pub pdr_pps: f64,
+    /// This direction's loss ratio in the PDR trial (the PDR bounds the
+    /// total; one direction may lose more).
+    pub pdr_loss: f64,
 }
 
 /// One run (search and latency trials) at one frame size.
@@ -106,6 +141,9 @@ pub struct Run {
     pub trials: Vec<TrialResult>,
     /// Latency trials at the loads of [`Settings::latency_loads_pct`].
     pub latency: Vec<LatencyRun>,
+    /// Two-way: each direction, forward first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directions: Vec<RunDirection>,
 }
 
 /// Latency percentiles at one load, over the runs.
@@ -144,42 +182,110 @@ pub struct Point {
     pub full_load_loss: Stat,
     /// Latency at each load.
     pub latency: Vec<LatencyPoint>,
+    /// Two-way: each direction's figures, forward first (the fields above
+    /// are the totals).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directions: Vec<DirectionPoint>,
     /// Every run.
     pub runs: Vec<Run>,
+}
+
+/// One direction of a two-way point, over the runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DirectionPoint {
+    /// Which direction.
+    pub direction: Direction,
+    /// This direction's rate in the NDR trials, Mpps.
+    pub ndr_mpps: Stat,
+    /// This direction's rate in the PDR trials, Mpps.
+    pub pdr_mpps: Stat,
+    /// This direction's loss ratio in the PDR trials.
+    pub pdr_loss: Stat,
+    /// Rate this direction offered at 100 % load, Mpps.
+    pub full_load_mpps: Stat,
+    /// This direction's loss ratio at 100 % load.
+    pub full_load_loss: Stat,
+    /// This direction's latency at each load.
+    pub latency: Vec<LatencyPoint>,
+}
+
+/// Latency percentiles at each load found in `at` (load, summary), over
+/// the runs; summaries of no frame are left out.
+fn latency_points<'a>(
+    at: impl Iterator<Item = (f64, &'a LatencySummary)> + Clone,
+) -> Vec<LatencyPoint> {
+    let mut loads: Vec<f64> = Vec::new();
+    for (l, _) in at.clone() {
+        if !loads.contains(&l) {
+            loads.push(l);
+        }
+    }
+    loads
+        .iter()
+        .map(|&load| {
+            let here: Vec<&LatencySummary> = at
+                .clone()
+                .filter(|(l, s)| *l == load && s.count > 0)
+                .map(|(_, s)| s)
+                .collect();
+            let s = |f: fn(&LatencySummary) -> u64| Stat::of(here.iter().map(|l| f(l) as f64));
+            LatencyPoint {
+                load_pct: load,
+                p50_ns: s(|l| l.p50_ns),
+                p90_ns: s(|l| l.p90_ns),
+                p99_ns: s(|l| l.p99_ns),
+                p999_ns: s(|l| l.p999_ns),
+                max_ns: s(|l| l.max_ns),
+            }
+        })
+        .collect()
 }
 
 impl Point {
     /// Summarize `runs` at frame size `size` of `frame_bytes`.
     pub fn from_runs(size: String, frame_bytes: f64, runs: Vec<Run>) -> Point {
         let m = |f: &dyn Fn(&Run) -> f64| Stat::of(runs.iter().map(f));
-        let mut loads: Vec<f64> = Vec::new();
-        for r in &runs {
-            for l in &r.latency {
-                if !loads.contains(&l.load_pct) {
-                    loads.push(l.load_pct);
-                }
-            }
-        }
-        let latency = loads
-            .iter()
-            .map(|&load| {
-                let at: Vec<&LatencySummary> = runs
-                    .iter()
-                    .flat_map(|r| r.latency.iter())
-                    .filter(|l| l.load_pct == load && l.latency.count > 0)
-                    .map(|l| &l.latency)
-                    .collect();
-                let s = |f: fn(&LatencySummary) -> u64| Stat::of(at.iter().map(|l| f(l) as f64));
-                LatencyPoint {
-                    load_pct: load,
-                    p50_ns: s(|l| l.p50_ns),
-                    p90_ns: s(|l| l.p90_ns),
-                    p99_ns: s(|l| l.p99_ns),
-                    p999_ns: s(|l| l.p999_ns),
-                    max_ns: s(|l| l.max_ns),
-                }
-            })
-            .collect();
+        let latency = latency_points(
+            runs.iter()
+                .flat_map(|r| r.latency.iter())
+                .map(|l| (l.load_pct, &l.latency)),
+        );
+        let two_way = runs.iter().any(|r| !r.directions.is_empty());
+        let directions = if two_way {
+            Direction::BOTH
+                .iter()
+                .map(|&d| {
+                    let dir = |f: &dyn Fn(&RunDirection) -> f64| {
+                        Stat::of(
+                            runs.iter()
+                                .filter_map(|r| r.directions.iter().find(|x| x.direction == d))
+                                .map(f),
+                        )
+                    };
+                    let full = |f: &dyn Fn(&crate::search::DirectionResult) -> f64| {
+                        Stat::of(runs.iter().filter_map(|r| r.full_load.direction(d)).map(f))
+                    };
+                    DirectionPoint {
+                        direction: d,
+                        ndr_mpps: dir(&|x| x.ndr_pps / 1e6),
+                        pdr_mpps: dir(&|x| x.pdr_pps / 1e6),
+                        pdr_loss: dir(&|x| x.pdr_loss),
+                        full_load_mpps: full(&|x| x.offered_pps / 1e6),
+                        full_load_loss: full(&|x| x.loss_ratio()),
+                        latency: latency_points(
+                            runs.iter().flat_map(|r| r.latency.iter()).flat_map(|l| {
+                                l.directions
+                                    .iter()
+                                    .filter(move |x| x.direction == d)
+                                    .map(move |x| (l.load_pct, &x.latency))
+                            }),
+                        ),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Point {
             ndr_mpps: m(&|r| r.ndr_pps / 1e6),
             pdr_mpps: m(&|r| r.pdr_pps / 1e6),
@@ -189,6 +295,7 @@ impl Point {
             size,
             frame_bytes,
             latency,
+            directions,
             runs,
         }
     }
@@ -436,6 +543,38 @@ impl Report {
                     p.full_load_loss.median * 100.0
                 );
             }
+            if d.points.iter().any(|p| !p.directions.is_empty()) {
+                let _ = writeln!(
+                    o,
+                    "  two-way: the rows above are totals; each direction (medians of runs):"
+                );
+                let _ = writeln!(
+                    o,
+                    "  {:>5}  {:>9}  {:>9}  {:>9}  {:>9}  {:>15}  {:>9}",
+                    "size",
+                    "direction",
+                    "NDR Mpps",
+                    "PDR Mpps",
+                    "loss@PDR",
+                    "100% load Mpps",
+                    "loss@100%"
+                );
+                for p in &d.points {
+                    for x in &p.directions {
+                        let _ = writeln!(
+                            o,
+                            "  {:>5}  {:>9}  {:>9.3}  {:>9.3}  {:>8.3}%  {:>15.3}  {:>8.3}%",
+                            p.size,
+                            x.direction.as_str(),
+                            x.ndr_mpps.median,
+                            x.pdr_mpps.median,
+                            x.pdr_loss.median * 100.0,
+                            x.full_load_mpps.median,
+                            x.full_load_loss.median * 100.0
+                        );
+                    }
+                }
+            }
             let any_lat = d.points.iter().any(|p| !p.latency.is_empty());
             if any_lat {
                 let _ = writeln!(
@@ -444,19 +583,26 @@ impl Report {
                     "size", "load", "p50", "p90", "p99", "p99.9", "max"
                 );
                 for p in &d.points {
-                    for l in &p.latency {
-                        let _ = writeln!(
-                            o,
-                            "  {:29}  {:>5}  {:>4}%  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}",
-                            "",
-                            p.size,
-                            l.load_pct,
-                            l.p50_ns.median / 1e3,
-                            l.p90_ns.median / 1e3,
-                            l.p99_ns.median / 1e3,
-                            l.p999_ns.median / 1e3,
-                            l.max_ns.median / 1e3
-                        );
+                    let rows = std::iter::once(("", &p.latency)).chain(
+                        p.directions
+                            .iter()
+                            .map(|x| (x.direction.as_str(), &x.latency)),
+                    );
+                    for (dir, lat) in rows {
+                        for l in lat {
+                            let _ = writeln!(
+                                o,
+                                "  {:>29}  {:>5}  {:>4}%  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}",
+                                dir,
+                                p.size,
+                                l.load_pct,
+                                l.p50_ns.median / 1e3,
+                                l.p90_ns.median / 1e3,
+                                l.p99_ns.median / 1e3,
+                                l.p999_ns.median / 1e3,
+                                l.max_ns.median / 1e3
+                            );
+                        }
                     }
                 }
             }
@@ -658,6 +804,7 @@ mod tests {
                 offered_pps: 2e6,
                 sent: 1000,
                 received: 1000 - lost,
+                directions: None,
             },
             trials: vec![],
             latency: vec![LatencyRun {
@@ -668,8 +815,133 @@ mod tests {
                     p50_ns: ndr as u64 / 1000,
                     ..LatencySummary::default()
                 },
+                directions: vec![],
             }],
+            directions: vec![],
         }
+    }
+
+    /// A two-way run: `ndr` in total, the reverse direction losing
+    /// `rev_lost` of its 500 frames at full load.
+    fn two_way_run(ndr: f64, rev_lost: u64) -> Run {
+        use crate::search::DirectionResult;
+        let mut r = run(ndr, rev_lost);
+        let d = |direction, lost| DirectionResult {
+            direction,
+            offered_pps: 1e6,
+            sent: 500,
+            received: 500 - lost,
+        };
+        r.full_load.directions = Some([d(Direction::Forward, 0), d(Direction::Reverse, rev_lost)]);
+        r.directions = Direction::BOTH
+            .iter()
+            .map(|&direction| RunDirection {
+                direction,
+                ndr_pps: ndr / 2.0,
+                pdr_pps: ndr * 1.1 / 2.0,
+                pdr_loss: if direction == Direction::Reverse {
+                    0.004
+                } else {
+                    0.0
+                },
+            })
+            .collect();
+        let lat = |p50| LatencySummary {
+            count: 3,
+            p50_ns: p50,
+            ..LatencySummary::default()
+        };
+        r.latency[0].directions = vec![
+            DirectionLatency {
+                direction: Direction::Forward,
+                latency: lat(1000),
+            },
+            DirectionLatency {
+                direction: Direction::Reverse,
+                latency: lat(3000),
+            },
+        ];
+        r
+    }
+
+    #[test]
+    fn two_way_points_keep_each_direction_and_one_way_json_is_unchanged() {
+        let p = Point::from_runs(
+            "64".into(),
+            64.0,
+            vec![
+                two_way_run(2e6, 0),
+                two_way_run(4e6, 10),
+                two_way_run(6e6, 20),
+            ],
+        );
+        assert_eq!(p.ndr_mpps.median, 4.0, "the total");
+        assert_eq!(p.directions.len(), 2);
+        let (f, r) = (&p.directions[0], &p.directions[1]);
+        assert_eq!(
+            (f.direction, r.direction),
+            (Direction::Forward, Direction::Reverse)
+        );
+        assert_eq!(f.ndr_mpps.median, 2.0);
+        assert_eq!(f.full_load_loss.max, 0.0);
+        assert_eq!(r.full_load_loss.max, 0.04);
+        assert_eq!(r.pdr_loss.median, 0.004);
+        assert_eq!(f.latency[0].p50_ns.median, 1000.0);
+        assert_eq!(r.latency[0].p50_ns.median, 3000.0);
+        let report = Report {
+            settings: Settings {
+                bidirectional: true,
+                ..Settings::default()
+            },
+            devices: vec![DeviceReport {
+                name: "weir".into(),
+                points: vec![p],
+                ..DeviceReport::default()
+            }],
+            ..Report::default()
+        };
+        let v: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        for path in [
+            "/settings/bidirectional",
+            "/devices/0/points/0/directions/1/direction",
+            "/devices/0/points/0/directions/1/ndr_mpps/median",
+            "/devices/0/points/0/directions/1/full_load_loss/max",
+            "/devices/0/points/0/directions/1/latency/0/p50_ns/median",
+            "/devices/0/points/0/runs/0/directions/0/ndr_pps",
+            "/devices/0/points/0/runs/0/full_load/directions/1/received",
+            "/devices/0/points/0/runs/0/latency/0/directions/1/latency/p50_ns",
+        ] {
+            assert!(v.pointer(path).is_some(), "missing {path}");
+        }
+        assert_eq!(
+            v["devices"][0]["points"][0]["directions"][1]["direction"],
+            "reverse"
+        );
+        let back: Report = serde_json::from_value(v).unwrap();
+        assert_eq!(back, report);
+        let t = report.table();
+        assert!(t.contains("two-way") && t.contains("reverse"), "{t}");
+        assert!(
+            t.contains("2.000%"),
+            "reverse loss at full load (median): {t}"
+        );
+
+        // One way: none of the two-way fields appear.
+        let one = Point::from_runs("64".into(), 64.0, vec![run(1e6, 0)]);
+        assert!(one.directions.is_empty());
+        let v = serde_json::to_value(Report {
+            devices: vec![DeviceReport {
+                points: vec![one],
+                ..DeviceReport::default()
+            }],
+            ..Report::default()
+        })
+        .unwrap();
+        let text = v.to_string();
+        assert!(
+            !text.contains("directions") && !text.contains("bidirectional"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -22,7 +22,64 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What one trial measured.
+/// Which way frames travel in a two-way trial.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// The scenario's flows: into the ingress, out of the egress.
+    #[default]
+    Forward,
+    /// The mirrored flows: into the egress, out of the ingress.
+    Reverse,
+}
+
+impl Direction {
+    /// Both, in report order.
+    pub const BOTH: [Direction; 2] = [Direction::Forward, Direction::Reverse];
+
+    /// `forward` or `reverse`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Direction::Forward => "forward",
+            Direction::Reverse => "reverse",
+        }
+    }
+}
+
+/// What one direction of a two-way trial measured (a stream of its own,
+/// counted by sequence number like the whole).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DirectionResult {
+    /// Which direction.
+    pub direction: Direction,
+    /// Rate offered in this direction, packets per second.
+    pub offered_pps: f64,
+    /// Frames sent in this direction.
+    pub sent: u64,
+    /// Frames of this direction's stream received (duplicates not
+    /// counted).
+    pub received: u64,
+}
+
+impl DirectionResult {
+    /// Frames lost: sent but never received.
+    pub fn lost(&self) -> u64 {
+        self.sent.saturating_sub(self.received)
+    }
+
+    /// Lost frames as a fraction of sent frames (0 when nothing was sent).
+    pub fn loss_ratio(&self) -> f64 {
+        if self.sent == 0 {
+            0.0
+        } else {
+            self.lost() as f64 / self.sent as f64
+        }
+    }
+}
+
+/// What one trial measured. In a two-way trial the rates and counts are
+/// the totals of both directions, and [`TrialResult::directions`] holds
+/// each one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrialResult {
     /// Rate the trial was asked to offer, packets per second.
@@ -34,9 +91,19 @@ pub struct TrialResult {
     /// Frames of the trial's stream the sink received (duplicates not
     /// counted), by sequence number.
     pub received: u64,
+    /// Two-way trials: forward, then reverse (absent in one-way trials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directions: Option<[DirectionResult; 2]>,
 }
 
 impl TrialResult {
+    /// The counts of one direction of a two-way trial.
+    pub fn direction(&self, d: Direction) -> Option<&DirectionResult> {
+        self.directions
+            .as_ref()
+            .and_then(|ds| ds.iter().find(|x| x.direction == d))
+    }
+
     /// Frames lost: sent but never received.
     pub fn lost(&self) -> u64 {
         self.sent.saturating_sub(self.received)
@@ -53,7 +120,9 @@ impl TrialResult {
 
     /// Whether the trial passes a loss threshold: zero loss for a
     /// threshold of 0, else a loss ratio of at most `threshold`. A trial
-    /// that sent nothing fails.
+    /// that sent nothing fails. A two-way trial is judged on the total of
+    /// both directions (RFC 2544 counts the frames of all ports): zero
+    /// loss in total is zero loss each way; PDR's ratio is of the total.
     pub fn passes(&self, threshold: f64) -> bool {
         self.sent > 0
             && if threshold <= 0.0 {
@@ -169,6 +238,7 @@ mod tests {
                 offered_pps: rate,
                 sent,
                 received: through.floor() as u64,
+                directions: None,
             })
         }
     }
@@ -231,6 +301,7 @@ mod tests {
                     offered_pps: rate,
                     sent: 10,
                     received: 5,
+                    directions: None,
                 })
             }
         });
@@ -244,6 +315,7 @@ mod tests {
             offered_pps: 1.0,
             sent: 1000,
             received: 995,
+            directions: None,
         };
         assert_eq!(t.lost(), 5);
         assert!(t.passes(0.005) && !t.passes(0.0));
@@ -252,5 +324,38 @@ mod tests {
             !none.passes(0.0),
             "a trial that sent nothing proves nothing"
         );
+    }
+
+    #[test]
+    fn two_way_trials_pass_on_the_total_and_keep_each_direction() {
+        let d = |direction, sent, received| DirectionResult {
+            direction,
+            offered_pps: sent as f64,
+            sent,
+            received,
+        };
+        let t = TrialResult {
+            target_pps: 2000.0,
+            offered_pps: 2000.0,
+            sent: 2000,
+            received: 1992,
+            directions: Some([
+                d(Direction::Forward, 1000, 1000),
+                d(Direction::Reverse, 1000, 992),
+            ]),
+        };
+        assert!(!t.passes(0.0) && t.passes(0.005), "0.4 % lost in total");
+        let r = t.direction(Direction::Reverse).unwrap();
+        assert_eq!((r.lost(), r.loss_ratio()), (8, 0.008));
+        assert_eq!(t.direction(Direction::Forward).unwrap().lost(), 0);
+        assert!(TrialResult::default()
+            .direction(Direction::Forward)
+            .is_none());
+        // One-way trials serialize as before; two-way ones name directions.
+        let one = serde_json::to_value(TrialResult::default()).unwrap();
+        assert!(one.get("directions").is_none(), "{one}");
+        let two = serde_json::to_value(t).unwrap();
+        assert_eq!(two["directions"][1]["direction"], "reverse");
+        assert_eq!(serde_json::from_value::<TrialResult>(two).unwrap(), t);
     }
 }
