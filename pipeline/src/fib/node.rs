@@ -247,11 +247,11 @@ pub(super) unsafe fn step<K: Key>(
     }
 }
 
-/// `if c { a } else { b }` without a branch.
+/// `if c { a } else { b }` without a branch (a conditional move: `c` is
+/// not predictable).
 #[inline(always)]
 pub(super) fn select<T>(c: bool, a: *const T, b: *const T) -> *const T {
-    let m = (c as usize).wrapping_neg();
-    ((a as usize & m) | (b as usize & !m)) as *const T
+    std::hint::select_unpredictable(c, a, b)
 }
 
 /// Walks the trie rooted at `blk` (a block base) for `key` (the bits below

@@ -151,7 +151,7 @@ fn prefetch_range(blocks: *const u32, e: u32) {
     let b = range_of(blocks, e);
     let class = class_of(e);
     node::prefetch(b);
-    node::prefetch(node::select(class >= 2, b.wrapping_add(16), b));
+    node::prefetch(b.wrapping_add(16 * usize::from(class >= 2)));
 }
 
 impl Fib6 {
@@ -230,7 +230,23 @@ impl Fib6 {
         (((addr >> 64) as u64 >> 1) >> (63 - self.bits)) as usize
     }
 
-    /// The walk of [`lookup`](Self::lookup).
+    /// Index in the array node at depth `bits` for the high half `hi` of an
+    /// address.
+    #[inline(always)]
+    fn array_pos(&self, hi: u64) -> usize {
+        ((hi << self.bits) >> (64 - STRIDE)) as usize
+    }
+
+    /// The key of a range block at depth `bits + 6` for the high half `hi`
+    /// of an address (the bits fit in it: `bits + 6 + 32 <= 64`).
+    #[inline(always)]
+    fn range_key(&self, hi: u64) -> u32 {
+        ((hi << (self.bits + STRIDE)) >> 32) as u32
+    }
+
+    /// The walk of [`lookup`](Self::lookup): the usual path (direct entry,
+    /// array node, range block) on the high half of the address, the
+    /// others in [`walk`](Self::walk).
     ///
     /// # Safety
     ///
@@ -241,14 +257,35 @@ impl Fib6 {
     /// for the `target_feature` caller.
     #[inline(always)]
     unsafe fn lookup_in<const L: u8>(&self, addr: u128) -> NextHop {
-        let mut e = *self.direct.get_unchecked(self.index(addr));
+        let e = *self.direct.get_unchecked(self.index(addr));
         if !is_ptr(e) {
             return e;
         }
+        let blocks = self.blocks.as_ptr();
+        if !is_array(e) {
+            return self.walk::<L>(e, addr << self.bits);
+        }
+        let hi = (addr >> 64) as u64;
+        let e = *array_of(blocks, e).add(self.array_pos(hi));
+        if !is_ptr(e) {
+            return e;
+        }
+        if is_range(e) {
+            return range::lookup::<L>(range_of(blocks, e), class_of(e), self.range_key(hi));
+        }
+        self.walk::<L>(e, addr << (self.bits + STRIDE))
+    }
+
+    /// The answer below pointer entry `e` for `key` (the address bits
+    /// below its depth, left-aligned): any path.
+    ///
+    /// # Safety
+    ///
+    /// As `lookup_in`; `e` is a pointer entry of this table.
+    #[inline(always)]
+    unsafe fn walk<const L: u8>(&self, mut e: u32, mut key: u128) -> NextHop {
         let buf = self.buf.as_ptr();
         let blocks = self.blocks.as_ptr();
-        // The address bits below the current depth, left-aligned.
-        let mut key = addr << self.bits;
         loop {
             if is_range(e) {
                 return range_leaf::<L>(blocks, e, key);
@@ -281,9 +318,16 @@ impl Fib6 {
     ///
     /// Works in rounds of 32 addresses, each stage for the whole round
     /// before the next, prefetching what the next stage reads so that the
-    /// cache misses of the round overlap: the direct entries; the array
-    /// nodes, a level at a time; the Poptrie nodes, a level at a time;
-    /// their leaves; the range blocks.
+    /// cache misses of the round overlap: the direct entries; the entries
+    /// of the array nodes they point to; then, for the lanes on other
+    /// paths, array nodes and Poptrie nodes a level at a time, and the
+    /// Poptrie leaves; last the range blocks of all lanes. The usual path
+    /// (direct entry, array node, range block) takes its keys from the
+    /// high half of the address and does not branch on what the array
+    /// entry is (next hops, range blocks and deeper nodes mix in a round:
+    /// a mispredicted branch per lane costs more than the selects); a
+    /// direct entry is nearly always the same kind within a table (array
+    /// nodes inside it, next hops outside), so that stage branches.
     ///
     /// # Panics
     ///
@@ -348,16 +392,23 @@ impl Fib6 {
     /// `out.len() >= addrs.len()`; otherwise as `lookup_in`.
     #[inline(always)]
     unsafe fn batch_in<const L: u8>(&self, addrs: &[u128], out: &mut [u32]) {
+        use std::mem::MaybeUninit;
         let buf = self.buf.as_ptr();
         let blocks = self.blocks.as_ptr();
         for (addrs, out) in addrs.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
             let n = addrs.len();
-            // Per lane: the address bits below the current depth,
-            // left-aligned; the Poptrie node or leaf being read. `out`
-            // holds the current entry until the answer replaces it.
-            let mut key = [0u128; BATCH];
-            let mut at = [std::ptr::null::<u32>(); BATCH];
-            // Lanes at an array node, a Poptrie node, a range block.
+            // `out[i]` holds lane i's current entry until the answer
+            // replaces it. The usual path (direct entry, array node, range
+            // block) works on the high half of the address; the others
+            // (`arrays`, `nodes`) on `key`, the address bits below the
+            // current depth, left-aligned, and `at`, the Poptrie node or
+            // leaf being read. A bit per lane in each stage's mask; the
+            // arrays are written before a lane's bit is set.
+            let mut key = [MaybeUninit::<u128>::uninit(); BATCH];
+            let mut at = [MaybeUninit::<*const u32>::uninit(); BATCH];
+            // The range block's key of the lanes in `ranges`.
+            let mut rkey = [MaybeUninit::<u32>::uninit(); BATCH];
+            let mut fast = 0u32;
             let mut arrays = 0u32;
             let mut nodes = 0u32;
             let mut ranges = 0u32;
@@ -365,53 +416,89 @@ impl Fib6 {
             // into its next stage, prefetching what that stage reads.
             macro_rules! sort {
                 ($i:expr, $e:expr, $k:expr, $arrays:expr) => {
-                    let (i, e, k) = ($i, $e, $k);
+                    let (i, e, k): (usize, u32, u128) = ($i, $e, $k);
+                    key.get_unchecked_mut(i).write(k);
                     if is_array(e) {
                         node::prefetch(array_of(blocks, e).add((k >> (128 - STRIDE)) as usize));
                         $arrays |= 1 << i;
                     } else if is_range(e) {
                         prefetch_range(blocks, e);
+                        rkey.get_unchecked_mut(i).write((k >> 96) as u32);
                         ranges |= 1 << i;
                     } else {
                         let node = node_of(buf, e);
                         node::prefetch(node);
-                        *at.get_unchecked_mut(i) = node;
+                        at.get_unchecked_mut(i).write(node);
                         nodes |= 1 << i;
                     }
                 };
             }
+            // The direct entries; for an array node, its entry's line.
+            // The other kinds go to `slow` (rare inside a big table, as
+            // next hops are for random addresses: the branch predicts).
+            let mut slow = 0u32;
             for i in 0..n {
                 let a = *addrs.get_unchecked(i);
                 let e = *self.direct.get_unchecked(self.index(a));
-                let k = a << self.bits;
-                *key.get_unchecked_mut(i) = k;
                 *out.get_unchecked_mut(i) = e;
-                if is_ptr(e) {
-                    sort!(i, e, k, arrays);
+                if is_array(e) {
+                    let p = array_of(blocks, e).add(self.array_pos((a >> 64) as u64));
+                    node::prefetch(p);
+                    at.get_unchecked_mut(i).write(p);
+                    fast |= 1 << i;
+                } else if is_ptr(e) {
+                    slow |= 1 << i;
                 }
             }
-            // Array nodes and Poptrie nodes take turns (a Poptrie leaf
-            // may be an array node), each a level at a time.
-            loop {
+            while slow != 0 {
+                let i = slow.trailing_zeros() as usize;
+                slow &= slow - 1;
+                let e = *out.get_unchecked(i);
+                sort!(i, e, *addrs.get_unchecked(i) << self.bits, arrays);
+            }
+            // The array entries; for a range block, its lines. Without a
+            // branch on the kind of entry: next hops, range blocks and
+            // deeper nodes mix in a round; the nodes go to `slow`.
+            while fast != 0 {
+                let i = fast.trailing_zeros() as usize;
+                fast &= fast - 1;
+                let e = *at.get_unchecked(i).assume_init();
+                *out.get_unchecked_mut(i) = e;
+                let range = is_ptr(e) & is_range(e);
+                prefetch_range(blocks, std::hint::select_unpredictable(range, e, RANGE));
+                let hi = (*addrs.get_unchecked(i) >> 64) as u64;
+                rkey.get_unchecked_mut(i).write(self.range_key(hi));
+                ranges |= u32::from(range) << i;
+                slow |= u32::from(is_ptr(e) & !range) << i;
+            }
+            while slow != 0 {
+                let i = slow.trailing_zeros() as usize;
+                slow &= slow - 1;
+                let e = *out.get_unchecked(i);
+                sort!(
+                    i,
+                    e,
+                    *addrs.get_unchecked(i) << (self.bits + STRIDE),
+                    arrays
+                );
+            }
+            // The other paths: array nodes and Poptrie nodes take turns (a
+            // Poptrie leaf may be an array node), each a level at a time.
+            while arrays | nodes != 0 {
                 while arrays != 0 {
                     let mut m = arrays;
                     arrays = 0;
                     while m != 0 {
                         let i = m.trailing_zeros() as usize;
                         m &= m - 1;
-                        let k = *key.get_unchecked(i);
+                        let k = key.get_unchecked(i).assume_init();
                         let b = array_of(blocks, *out.get_unchecked(i));
                         let e = *b.add((k >> (128 - STRIDE)) as usize);
-                        let k = k << STRIDE;
-                        *key.get_unchecked_mut(i) = k;
                         *out.get_unchecked_mut(i) = e;
                         if is_ptr(e) {
-                            sort!(i, e, k, arrays);
+                            sort!(i, e, k << STRIDE, arrays);
                         }
                     }
-                }
-                if nodes == 0 {
-                    break;
                 }
                 let mut leaves = 0u32;
                 while nodes != 0 {
@@ -420,18 +507,18 @@ impl Fib6 {
                     while m != 0 {
                         let i = m.trailing_zeros() as usize;
                         m &= m - 1;
-                        let k = *key.get_unchecked(i);
-                        let step = node::step(buf, *at.get_unchecked(i), k);
-                        *key.get_unchecked_mut(i) = k << STRIDE;
+                        let k = key.get_unchecked(i).assume_init();
+                        let step = node::step(buf, at.get_unchecked(i).assume_init(), k);
+                        key.get_unchecked_mut(i).write(k << STRIDE);
                         match step {
                             Ok(child) => {
                                 next |= 1 << i;
-                                *at.get_unchecked_mut(i) = child;
+                                at.get_unchecked_mut(i).write(child);
                                 node::prefetch(child);
                             }
                             Err(leaf) => {
                                 leaves |= 1 << i;
-                                *at.get_unchecked_mut(i) = leaf;
+                                at.get_unchecked_mut(i).write(leaf);
                                 node::prefetch(leaf);
                             }
                         }
@@ -442,21 +529,19 @@ impl Fib6 {
                 while leaves != 0 {
                     let i = leaves.trailing_zeros() as usize;
                     leaves &= leaves - 1;
-                    let e = **at.get_unchecked(i);
+                    let e = *at.get_unchecked(i).assume_init();
                     *out.get_unchecked_mut(i) = e;
                     if is_ptr(e) {
-                        sort!(i, e, *key.get_unchecked(i), arrays);
+                        sort!(i, e, key.get_unchecked(i).assume_init(), arrays);
                     }
-                }
-                if arrays == 0 {
-                    break;
                 }
             }
             while ranges != 0 {
                 let i = ranges.trailing_zeros() as usize;
                 ranges &= ranges - 1;
                 let e = *out.get_unchecked(i);
-                *out.get_unchecked_mut(i) = range_leaf::<L>(blocks, e, *key.get_unchecked(i));
+                let x = rkey.get_unchecked(i).assume_init();
+                *out.get_unchecked_mut(i) = range::lookup::<L>(range_of(blocks, e), class_of(e), x);
             }
         }
     }
