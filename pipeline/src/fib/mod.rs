@@ -139,16 +139,17 @@
 //!   128 and 256 bytes and sit within a line or on aligned lines, so that
 //!   a /32 with its handful of /48s costs one or two cache misses however
 //!   many bits its routes span. This is where nearly every lookup ends.
-//! - **array node** (a dense subtree that does not fit in a block: at
-//!   least 12 distinct children and leaf runs): 64 entries, one per value
-//!   of the next 6 bits; one load, no popcount.
+//! - **array node** (a subtree that does not fit in a block and is dense,
+//!   with at least 12 distinct children and leaf runs, or is one of the
+//!   two levels below the direct table, where nearly every lookup passes):
+//!   64 entries, one per value of the next 6 bits; one load, no popcount.
 //! - **Poptrie node** (a sparse one): as in IPv4; its leaves are entries.
 //!
 //! On the generated 168k-route table (48 % /48s) nearly every lookup
-//! inside it is direct entry → array node → range block: one line in L1
-//! or L2, one in L2, and one, two or three lines of the block (8.7 MB in all,
-//! against 12.9 MB for Poptrie nodes all the way down, where a /48 took
-//! six dependent loads). Arrays of 2 MiB and more are allocated on
+//! inside it is direct entry → array node (→ array node) → range block:
+//! one line in L1 or L2, one in L2, and one, two or three lines of the
+//! block (9.0 MB in all, against 12.9 MB for Poptrie nodes all the way
+//! down, where a /48 took six dependent loads). Arrays of 2 MiB and more are allocated on
 //! transparent huge pages (`madvise`). Batched lookups run each stage
 //! (direct entries, array nodes, Poptrie nodes, leaves, range blocks) for
 //! 32 addresses before the next, prefetching what the next stage reads,

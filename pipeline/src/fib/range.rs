@@ -210,17 +210,30 @@ pub(super) unsafe fn lookup<const L: u8>(blk: *const u32, class: u32, x: u32) ->
     // The keys are compared a line at a time: the block's first line,
     // where a class-0 block takes one half (slots 0..4 or 8..12), and for
     // class 3 the second line (else the first again, its result unused:
-    // no branch to mispredict).
-    let line = blk.cast::<u8>().sub(blk as usize & 63).cast::<u32>();
-    let shift = (blk as usize & 32) >> 2;
-    let n = slots(class);
-    let big = class == 3;
-    let second = if big { line.add(16) } else { line };
+    // no branch to mispredict). What to count per class and half line:
+    // (first line's slots, second line's slots, second line's offset in
+    // words, where the answers start).
+    const fn desc(first: u16, second: u16, at: u64, answers: u64) -> u64 {
+        first as u64 | (second as u64) << 16 | at << 32 | answers << 40
+    }
+    const DESC: [u64; 8] = [
+        desc(0x000f, 0, 0, 4),
+        desc(0x00ff, 0, 0, 8),
+        desc(0xffff, 0, 0, 16),
+        desc(0xffff, 0xffff, 16, 32),
+        desc(0x0f00, 0, 0, 4),
+        desc(0x00ff, 0, 0, 8),
+        desc(0xffff, 0, 0, 16),
+        desc(0xffff, 0xffff, 16, 32),
+    ];
+    let half = (blk as usize >> 5) & 1;
+    let d = DESC[class as usize & 3 | half << 2];
+    let line = blk.sub(half * 8);
     let x = (x ^ FLIP) as i32;
-    let first = above16::<L>(line, x) >> shift & ((1 << n.min(16)) - 1);
-    let second = above16::<L>(second, x) & (u32::from(big).wrapping_neg());
+    let first = above16::<L>(line, x) & d as u32 & 0xffff;
+    let second = above16::<L>(line.add((d >> 32) as u8 as usize), x) & (d >> 16) as u32 & 0xffff;
     let k = (first.count_ones() + second.count_ones()) as usize;
-    *blk.add(n + k)
+    *blk.add((d >> 40) as usize + k)
 }
 
 /// Bit `i` set if word `i` of the line at `line` is above `x` (both as

@@ -475,12 +475,8 @@ impl Fib6 {
                 let i = slow.trailing_zeros() as usize;
                 slow &= slow - 1;
                 let e = *out.get_unchecked(i);
-                sort!(
-                    i,
-                    e,
-                    *addrs.get_unchecked(i) << (self.bits + STRIDE),
-                    arrays
-                );
+                let k = *addrs.get_unchecked(i) << (self.bits + STRIDE);
+                sort!(i, e, k, arrays);
             }
             // The other paths: array nodes and Poptrie nodes take turns (a
             // Poptrie leaf may be an array node), each a level at a time.
@@ -665,6 +661,12 @@ struct Blocks {
     words: Vec<u32>,
     /// A free half line (for a range block of class 0), if any.
     half: Option<usize>,
+    /// Depth down to which a node is an array node, however sparse: the
+    /// first two levels below the direct table, where nearly every
+    /// lookup inside a big table passes (so that its path is direct
+    /// entry, array node, array node, range block at worst, which batched
+    /// lookups take on the address's high half, without branches).
+    dense_until: u32,
     /// Scratch intervals.
     ivs: Vec<(u32, u32)>,
 }
@@ -721,7 +723,8 @@ impl Blocks {
 /// else a range block if they fit in one; else a node of 64 positions,
 /// each a leaf (`cover` or a route ending there) or the entry of the
 /// routes below it: an array node if it has at least `ARRAY_MIN`
-/// distinct items, else a Poptrie node.
+/// distinct items or is one of the first two levels below the direct
+/// table, else a Poptrie node.
 fn subtree(
     buf: &mut Vec<u32>,
     blocks: &mut Blocks,
@@ -761,7 +764,7 @@ fn leaf_entry(
             long >> i & 1 == 0 && (i == 0 || long >> (i - 1) & 1 != 0 || vals[i] != vals[i - 1])
         })
         .count();
-    if (long.count_ones() as usize) + runs < ARRAY_MIN {
+    if depth > blocks.dense_until && (long.count_ones() as usize) + runs < ARRAY_MIN {
         return None;
     }
     let mut entries = vals;
@@ -852,7 +855,10 @@ impl Fib6Builder {
             direct[i..i + (1 << (bits - u32::from(r.len)))].fill(r.nh);
         }
         let mut buf = Vec::new();
-        let mut blocks = Blocks::default();
+        let mut blocks = Blocks {
+            dense_until: bits + STRIDE,
+            ..Blocks::default()
+        };
         let mut i = 0;
         while i < routes.len() {
             if u32::from(routes[i].len) <= bits {
