@@ -881,3 +881,31 @@ fn fib6_direct_bits_thresholds() {
     assert!(seen.leaf_arrays > 0 && seen.nodes > 0, "{seen:?}");
     assert!(seen.ranges.iter().all(|&k| k > 0), "{seen:?}");
 }
+
+#[test]
+fn fib6_sparse_long_routes_stay_small() {
+    // Lone long routes (no range block holds a /128 far below its
+    // depth) are chains of Poptrie nodes, not array nodes: a few hundred
+    // bytes each (rte_lpm6 takes a 1 KiB group per 8 bits past /24).
+    let mut rng = Rng::new(64);
+    for (n, len) in [(5000, 128u8), (5000, 64), (70_000, 128)] {
+        let mut routes = BTreeMap::new();
+        while routes.len() < n {
+            let p = (u128::from(rng.next()) << 64 | u128::from(rng.next())) & mask6(len);
+            routes.insert((p, len), rng.below(64) as NextHop);
+        }
+        let fib = Fib6::from_routes(routes.iter().map(|(&(p, l), &nh)| (p, l, nh)));
+        let per_route = fib.memory_bytes() / n;
+        assert!(
+            per_route < 600,
+            "{n} /{len}s: {per_route} bytes each ({fib:?})"
+        );
+        let addrs: Vec<u128> = routes
+            .keys()
+            .take(2000)
+            .flat_map(|&(p, l)| [p, p | !mask6(l), p.wrapping_sub(1)])
+            .collect();
+        let want: Vec<_> = addrs.iter().map(|&a| lookup6_fast(&routes, a)).collect();
+        check6(&fib, &addrs, &want);
+    }
+}

@@ -34,6 +34,10 @@ const FANOUT: usize = 1 << STRIDE;
 /// Fewest distinct items (children and runs of equal leaves) of a node
 /// below which it is a Poptrie node rather than an array node.
 const ARRAY_MIN: usize = 12;
+/// Fewest routes below a node of the first two levels below the direct
+/// table for which it is an array node however sparse (a lone long route
+/// there, which no range block holds, does not cost arrays).
+const ARRAY_MIN_ROUTES: usize = 4;
 /// Addresses per pipelined round of [`Fib6::lookup_batch`].
 const BATCH: usize = 32;
 
@@ -661,11 +665,12 @@ struct Blocks {
     words: Vec<u32>,
     /// A free half line (for a range block of class 0), if any.
     half: Option<usize>,
-    /// Depth down to which a node is an array node, however sparse: the
-    /// first two levels below the direct table, where nearly every
-    /// lookup inside a big table passes (so that its path is direct
-    /// entry, array node, array node, range block at worst, which batched
-    /// lookups take on the address's high half, without branches).
+    /// Depth down to which a node with `ARRAY_MIN_ROUTES` routes below
+    /// is an array node, however sparse: the first two levels below the
+    /// direct table, where nearly every lookup inside a big table passes
+    /// (so that its path is direct entry, array node, array node, range
+    /// block, with no Poptrie node to send a batched lane to the slower
+    /// general stages).
     dense_until: u32,
     /// Scratch intervals.
     ivs: Vec<(u32, u32)>,
@@ -724,7 +729,7 @@ impl Blocks {
 /// each a leaf (`cover` or a route ending there) or the entry of the
 /// routes below it: an array node if it has at least `ARRAY_MIN`
 /// distinct items or is one of the first two levels below the direct
-/// table, else a Poptrie node.
+/// table with `ARRAY_MIN_ROUTES` routes below, else a Poptrie node.
 fn subtree(
     buf: &mut Vec<u32>,
     blocks: &mut Blocks,
@@ -764,7 +769,13 @@ fn leaf_entry(
             long >> i & 1 == 0 && (i == 0 || long >> (i - 1) & 1 != 0 || vals[i] != vals[i - 1])
         })
         .count();
-    if depth > blocks.dense_until && (long.count_ones() as usize) + runs < ARRAY_MIN {
+    let busy = depth <= blocks.dense_until
+        && routes
+            .iter()
+            .filter(|r| u32::from(r.len) > depth)
+            .nth(ARRAY_MIN_ROUTES - 1)
+            .is_some();
+    if !busy && (long.count_ones() as usize) + runs < ARRAY_MIN {
         return None;
     }
     let mut entries = vals;
