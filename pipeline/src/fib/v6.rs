@@ -107,11 +107,11 @@ pub struct Fib6 {
     bits: u32,
     /// `2^bits` entries.
     direct: node::Words,
-    /// The Poptrie nodes and their leaves (entries: next hops or range
-    /// blocks); node offsets are relative to its start.
+    /// The Poptrie nodes and their leaves (entries: next hops, range
+    /// blocks, array nodes); node offsets are relative to its start.
     buf: node::Words,
-    /// The range blocks (each inside a cache line, or two aligned lines)
-    /// and array nodes (four aligned lines).
+    /// The range blocks (each inside a cache line, or on two or four
+    /// aligned lines) and array nodes (four aligned lines).
     blocks: node::Words,
     /// Number of routes.
     len: usize,
