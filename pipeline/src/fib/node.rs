@@ -45,23 +45,13 @@ fn position(key: u128, depth: u32) -> usize {
     ((key << depth) >> (128 - STRIDE)) as usize
 }
 
-/// Builds the node for `routes` at `depth` into `out[at .. at + 6]` (already
-/// reserved), appending its leaves and children (recursively) to `out`.
-/// Offsets are relative to `out[base]`.
-///
-/// `routes` must be sorted (see [`Route`]), lie inside the node's range and
-/// may include routes of length `<= depth` (ignored: they are in
-/// `default`, the next hop of the longest route covering the whole node).
-pub(super) fn build(
-    out: &mut Vec<u32>,
-    base: usize,
-    at: usize,
-    depth: u32,
-    routes: &[Route],
-    default: u32,
-) {
+/// The 64 positions of a node at `depth` for `routes` (as for [`build`]):
+/// per position the next hop of the longest route that covers it and
+/// ends in this node (or `default`), and the bitmap of the positions
+/// that hold longer routes.
+pub(super) fn paint(depth: u32, routes: &[Route], default: u32) -> ([u32; 64], u64) {
     let mut vals = [default; 64];
-    let mut vector = 0u64;
+    let mut long = 0u64;
     let end = depth + STRIDE;
     for r in routes {
         let len = u32::from(r.len);
@@ -74,7 +64,72 @@ pub(super) fn build(
             // specific wherever they overlap earlier ones.
             vals[pos..pos + (1 << (end - len))].fill(r.nh);
         } else {
-            vector |= 1 << pos;
+            long |= 1 << pos;
+        }
+    }
+    (vals, long)
+}
+
+/// The positions of a node at `depth` that hold routes of `routes`
+/// (sorted) longer than `depth`, each with the contiguous run of them
+/// there.
+pub(super) fn groups(
+    depth: u32,
+    routes: &[Route],
+) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < routes.len() && u32::from(routes[i].len) <= depth {
+            i += 1;
+        }
+        if i == routes.len() {
+            return None;
+        }
+        let pos = position(routes[i].key, depth);
+        let mut j = i + 1;
+        while j < routes.len() && position(routes[j].key, depth) == pos {
+            j += 1;
+        }
+        let group = (pos, i..j);
+        i = j;
+        Some(group)
+    })
+}
+
+/// Builds the node for `routes` at `depth` into `out[at .. at + 6]` (already
+/// reserved), appending its leaves and children (recursively) to `out`.
+/// Offsets are relative to `out[base]`.
+///
+/// `routes` must be sorted (see [`Route`]), lie inside the node's range and
+/// may include routes of length `<= depth` (ignored: they are in
+/// `default`, the next hop of the longest route covering the whole node).
+///
+/// `subtree` is offered each position that holds longer routes, as (`out`,
+/// the child's depth, the routes at that position, their cover): if it
+/// returns a value, the position is a leaf with that value (the caller
+/// stored the subtree elsewhere, possibly appending to `out`) instead of
+/// a child node.
+pub(super) fn build<F>(
+    out: &mut Vec<u32>,
+    base: usize,
+    at: usize,
+    depth: u32,
+    routes: &[Route],
+    default: u32,
+    subtree: &mut F,
+) where
+    F: FnMut(&mut Vec<u32>, u32, &[Route], u32) -> Option<u32>,
+{
+    let (mut vals, mut vector) = paint(depth, routes, default);
+    let end = depth + STRIDE;
+    if vector != 0 {
+        for (pos, run) in groups(depth, routes) {
+            if vector >> pos & 1 != 0 {
+                if let Some(v) = subtree(out, end, &routes[run], vals[pos]) {
+                    vals[pos] = v;
+                    vector &= !(1 << pos);
+                }
+            }
         }
     }
     let mut leafvec = 0u64;
@@ -99,25 +154,13 @@ pub(super) fn build(
     if children == 0 {
         return;
     }
-    // Each child takes the contiguous run of routes at its position.
     let mut k = 0;
-    let mut i = 0;
-    while i < routes.len() {
-        if u32::from(routes[i].len) <= depth {
-            i += 1;
-            continue;
-        }
-        let pos = position(routes[i].key, depth);
-        let mut j = i + 1;
-        while j < routes.len() && position(routes[j].key, depth) == pos {
-            j += 1;
-        }
+    for (pos, run) in groups(depth, routes) {
         if vector >> pos & 1 != 0 {
             let child = base1 + k * NODE_WORDS;
-            build(out, base, child, end, &routes[i..j], vals[pos]);
+            build(out, base, child, end, &routes[run], vals[pos], subtree);
             k += 1;
         }
-        i = j;
     }
     debug_assert_eq!(k, children);
 }
@@ -204,11 +247,11 @@ pub(super) unsafe fn step<K: Key>(
     }
 }
 
-/// `if c { a } else { b }` without a branch.
+/// `if c { a } else { b }` without a branch (a conditional move: `c` is
+/// not predictable).
 #[inline(always)]
 pub(super) fn select<T>(c: bool, a: *const T, b: *const T) -> *const T {
-    let m = (c as usize).wrapping_neg();
-    ((a as usize & m) | (b as usize & !m)) as *const T
+    std::hint::select_unpredictable(c, a, b)
 }
 
 /// Walks the trie rooted at `blk` (a block base) for `key` (the bits below

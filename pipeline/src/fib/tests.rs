@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use v6::Shape;
 
 /// xorshift64: deterministic, dependency-free randomness.
 struct Rng(u64);
@@ -554,6 +555,28 @@ fn fib_prefix_length_over_32_panics() {
 
 // ---- IPv6 ----------------------------------------------------------------
 
+/// Checks `fib`'s answers for `addrs` against `want`: `lookup` and
+/// `lookup_batch`, and both with every vector instruction set this CPU
+/// has.
+fn check6(fib: &Fib6, addrs: &[u128], want: &[NextHop]) {
+    let mut out = vec![0; addrs.len()];
+    fib.lookup_batch(addrs, &mut out);
+    for (i, &a) in addrs.iter().enumerate() {
+        assert_eq!(fib.lookup(a), want[i], "lookup6({a:#x}) in {fib:?}");
+        assert_eq!(out[i], want[i], "lookup_batch6({a:#x}) in {fib:?}");
+    }
+    for level in [range::SSE2, range::AVX2, range::AVX512] {
+        if !range::supported(level) {
+            continue;
+        }
+        let (single, batch) = fib.lookups_at(level, addrs);
+        for (i, &a) in addrs.iter().enumerate() {
+            assert_eq!(single[i], want[i], "lookup6({a:#x}) at level {level}");
+            assert_eq!(batch[i], want[i], "lookup_batch6({a:#x}) at level {level}");
+        }
+    }
+}
+
 /// Linear-scan reference for IPv6.
 fn lookup6(routes: &BTreeMap<(u128, u8), NextHop>, addr: u128) -> NextHop {
     let mut best: Option<(u8, NextHop)> = None;
@@ -580,7 +603,10 @@ fn random_ops6(seed: u64, ops: usize, check_every: usize) {
             }
             _ => u128r(&mut rng),
         };
-        const EDGES: [u8; 14] = [0, 7, 8, 9, 15, 16, 17, 22, 29, 32, 48, 64, 127, 128];
+        const EDGES: [u8; 24] = [
+            0, 7, 8, 9, 15, 16, 17, 20, 21, 22, 26, 29, 32, 33, 40, 48, 52, 58, 59, 64, 96, 97,
+            127, 128,
+        ];
         let len = if rng.chance(50) {
             EDGES[rng.below(EDGES.len() as u64) as usize]
         } else {
@@ -605,18 +631,8 @@ fn random_ops6(seed: u64, ops: usize, check_every: usize) {
                 addrs.push(p | (u128r(&mut rng) & !mask6(l)));
             }
             addrs.extend((0..300).map(|_| u128r(&mut rng)));
-            let mut out = vec![0; addrs.len()];
-            fib.lookup_batch(&addrs, &mut out);
-            for (i, &a) in addrs.iter().enumerate() {
-                let want = lookup6(&reference, a);
-                assert_eq!(
-                    fib.lookup(a),
-                    want,
-                    "lookup6({a:#x}) with {} routes",
-                    reference.len()
-                );
-                assert_eq!(out[i], want, "lookup_batch6({a:#x})");
-            }
+            let want: Vec<_> = addrs.iter().map(|&a| lookup6(&reference, a)).collect();
+            check6(&fib, &addrs, &want);
         }
     }
 }
@@ -671,9 +687,20 @@ fn fib6_big_table() {
     let mut reference = BTreeMap::new();
     b.insert(0, 0, 1);
     reference.insert((0, 0), 1);
+    // /32s with a dozen /48s each: range blocks of 17..32 intervals.
+    for i in 0..50 {
+        let base = regions[i % regions.len()] | (u128r(&mut rng) & !mask6(20)) & mask6(32);
+        for j in 0..12u128 {
+            let p = base | (u128r(&mut rng) & !mask6(32)) & mask6(48);
+            reference.insert((p, 48), 200 + j as NextHop);
+            b.insert(p, 48, 200 + j as NextHop);
+        }
+    }
     while reference.len() < 70_000 {
         let base = regions[rng.below(regions.len() as u64) as usize];
-        const LENS: [u8; 12] = [16, 20, 21, 24, 28, 31, 32, 33, 40, 48, 64, 128];
+        const LENS: [u8; 17] = [
+            16, 20, 21, 24, 26, 27, 28, 31, 32, 33, 40, 48, 52, 58, 59, 64, 128,
+        ];
         let len = LENS[rng.below(LENS.len() as u64) as usize];
         let p = (base | (u128r(&mut rng) & !mask6(20))) & mask6(len);
         let nh = if rng.chance(3) {
@@ -695,13 +722,11 @@ fn fib6_big_table() {
         }
     }
     addrs.extend((0..2000).map(|_| u128r(&mut rng)));
-    let mut out = vec![0; addrs.len()];
-    fib.lookup_batch(&addrs, &mut out);
-    for (i, &a) in addrs.iter().enumerate() {
-        let want = lookup6_fast(&reference, a);
-        assert_eq!(fib.lookup(a), want, "lookup6({a:#x})");
-        assert_eq!(out[i], want, "lookup_batch6({a:#x})");
-    }
+    let want: Vec<_> = addrs.iter().map(|&a| lookup6_fast(&reference, a)).collect();
+    check6(&fib, &addrs, &want);
+    let shape = fib.shape();
+    assert!(shape.arrays > 0 && shape.nodes > 0, "{shape:?}");
+    assert!(shape.ranges.iter().all(|&k| k > 0), "{shape:?}");
 }
 
 #[test]
@@ -741,4 +766,146 @@ fn fib_compact_root_next_hop_edges() {
     }
     check_against(&fib, &reference, &addrs);
     check_structure(&fib, &reference);
+}
+
+/// Checks a table of `routes` against the reference (exact lookups of
+/// every length) at the edges of every route, inside it, and at `probes`;
+/// returns its shape.
+fn check_table6(routes: &BTreeMap<(u128, u8), NextHop>, probes: &[u128], rng: &mut Rng) -> Shape {
+    let fib = Fib6::from_routes(routes.iter().map(|(&(p, l), &nh)| (p, l, nh)));
+    assert_eq!(fib.len(), routes.len());
+    let mut addrs = probes.to_vec();
+    addrs.extend([0, u128::MAX, 1 << 127, (1 << 127) - 1]);
+    for &(p, l) in routes.keys() {
+        let last = p | !mask6(l);
+        let host = u128::from(rng.next()) << 64 | u128::from(rng.next());
+        addrs.extend([p, p.wrapping_sub(1), last, last.wrapping_add(1)]);
+        addrs.push(p | (host & !mask6(l)));
+    }
+    let want: Vec<_> = addrs.iter().map(|&a| lookup6_fast(routes, a)).collect();
+    check6(&fib, &addrs, &want);
+    fib.shape()
+}
+
+#[test]
+fn fib6_range_block_sizes() {
+    // A /32 cover and k /48s (next to each other, every other one inside
+    // a /44 with its own next hop) make 2k + 1 intervals or so: range
+    // blocks of every class, then too many for one (a node above blocks).
+    let mut rng = Rng::new(61);
+    let base: u128 = 0x2001_0db8 << 96;
+    let mut seen = Shape::default();
+    let mut split = false;
+    for k in 0..=24u128 {
+        let mut routes = BTreeMap::new();
+        routes.insert((base, 32), 1);
+        for j in 0..k {
+            let p = base | (j * 0x2_0001) << 80;
+            routes.insert((p & mask6(48), 48), 100 + j as NextHop);
+            if j % 2 == 1 {
+                routes.insert((p & mask6(44), 44), 2);
+            }
+        }
+        let shape = check_table6(&routes, &[], &mut rng);
+        for (c, n) in shape.ranges.iter().enumerate() {
+            seen.ranges[c] += n;
+        }
+        split |= shape.ranges.iter().sum::<usize>() > 1;
+    }
+    assert!(seen.ranges.iter().all(|&n| n > 0), "{seen:?}");
+    assert!(split, "some table needs more than one block");
+}
+
+#[test]
+fn fib6_range_key_edges() {
+    // Routes at the first and the last key of a block (which covers 32
+    // bits below its depth), ending exactly 32 bits below it or one bit
+    // further, with and without a cover (NO_ROUTE inside blocks), with
+    // the smallest and the largest next hop.
+    let mut rng = Rng::new(62);
+    const NHS: [NextHop; 4] = [0, 1, MAX_NEXT_HOP - 1, MAX_NEXT_HOP];
+    for depth in [0u32, 6, 8, 12, 16, 20, 26, 32, 60, 90, 96, 100, 122] {
+        for extra in [31u32, 32, 33] {
+            let len = (depth + extra).min(128) as u8;
+            let region = 0x2a00_1450_4001_0800_0000_0000_0000_0000u128 & mask6(depth as u8);
+            for cover in [None, Some(7)] {
+                let mut routes = BTreeMap::new();
+                if let Some(nh) = cover {
+                    routes.insert((region, depth as u8), nh);
+                }
+                let first = region;
+                let last = (region | !mask6(depth as u8)) & mask6(len);
+                routes.insert((first, len), NHS[(depth as usize + 1) % 4]);
+                routes.insert((last, len), NHS[depth as usize % 4]);
+                // A nested pair in the middle.
+                let mid = region | 1 << (127 - depth.min(127));
+                let mid_len = (depth + 1).min(128) as u8;
+                routes.insert((mid & mask6(mid_len), mid_len), 3);
+                routes.insert((mid & mask6(len), len), 4);
+                let shape = check_table6(&routes, &[], &mut rng);
+                assert!(shape.arrays + shape.nodes + shape.ranges.iter().sum::<usize>() > 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn fib6_direct_bits_thresholds() {
+    // Tables just below and at each size where the direct table grows
+    // (0, 8, 16 bits), crowded into a few /24s (dense down to /36, nested
+    // below) so that array nodes, Poptrie nodes and range blocks all
+    // appear.
+    let mut rng = Rng::new(63);
+    let u128r = |rng: &mut Rng| u128::from(rng.next()) << 64 | u128::from(rng.next());
+    let regions: Vec<u128> = (0..4).map(|_| u128r(&mut rng) & mask6(24)).collect();
+    let mut seen = Shape::default();
+    for n in [63, 64, 4095, 4096] {
+        let mut routes = BTreeMap::new();
+        while routes.len() < n {
+            let base = regions[rng.below(regions.len() as u64) as usize];
+            const LENS: [u8; 14] = [8, 16, 24, 26, 28, 32, 40, 44, 48, 52, 56, 64, 96, 128];
+            let len = LENS[rng.below(LENS.len() as u64) as usize];
+            // Random bits 24..36 only: dense there, nested below.
+            let p = (base | (u128r(&mut rng) & !mask6(24) & mask6(36))) & mask6(len);
+            routes.insert((p, len), rng.below(64) as NextHop);
+        }
+        let probes: Vec<u128> = (0..500).map(|_| u128r(&mut rng)).collect();
+        let shape = check_table6(&routes, &probes, &mut rng);
+        seen.arrays += shape.arrays;
+        seen.leaf_arrays += shape.leaf_arrays;
+        seen.nodes += shape.nodes;
+        for (c, k) in shape.ranges.iter().enumerate() {
+            seen.ranges[c] += k;
+        }
+    }
+    assert!(seen.leaf_arrays > 0 && seen.nodes > 0, "{seen:?}");
+    assert!(seen.ranges.iter().all(|&k| k > 0), "{seen:?}");
+}
+
+#[test]
+fn fib6_sparse_long_routes_stay_small() {
+    // Lone long routes (no range block holds a /128 far below its
+    // depth) are chains of Poptrie nodes, not array nodes: a few hundred
+    // bytes each (rte_lpm6 takes a 1 KiB group per 8 bits past /24).
+    let mut rng = Rng::new(64);
+    for (n, len) in [(5000, 128u8), (5000, 64), (70_000, 128)] {
+        let mut routes = BTreeMap::new();
+        while routes.len() < n {
+            let p = (u128::from(rng.next()) << 64 | u128::from(rng.next())) & mask6(len);
+            routes.insert((p, len), rng.below(64) as NextHop);
+        }
+        let fib = Fib6::from_routes(routes.iter().map(|(&(p, l), &nh)| (p, l, nh)));
+        let per_route = fib.memory_bytes() / n;
+        assert!(
+            per_route < 600,
+            "{n} /{len}s: {per_route} bytes each ({fib:?})"
+        );
+        let addrs: Vec<u128> = routes
+            .keys()
+            .take(2000)
+            .flat_map(|&(p, l)| [p, p | !mask6(l), p.wrapping_sub(1)])
+            .collect();
+        let want: Vec<_> = addrs.iter().map(|&a| lookup6_fast(&routes, a)).collect();
+        check6(&fib, &addrs, &want);
+    }
 }

@@ -595,7 +595,15 @@ fn encode_block(
             }
         }));
         out.extend_from_slice(&[0; HEADER + NODE_WORDS]);
-        node::build(out, HEADER, HEADER, u32::from(DIRECT), keys, cover);
+        node::build(
+            out,
+            HEADER,
+            HEADER,
+            u32::from(DIRECT),
+            keys,
+            cover,
+            &mut |_, _, _, _| None,
+        );
     }
     let compact = out[HEADER] == 0
         && out[HEADER + 1] == 0
