@@ -279,19 +279,6 @@ impl Rib {
     }
 }
 
-/// The port of the connected subnet in `vrf` containing `ip`.
-pub fn connected_port(cfg: &Config, vrf: usize, ip: Ipv4Addr) -> Option<u16> {
-    let ip = u32::from(ip);
-    cfg.interfaces
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| i.vrf == vrf)
-        .flat_map(|(p, i)| i.addresses.iter().map(move |a| (p, a)))
-        .filter(|(_, a)| ip & mask(a.len) == u32::from(a.addr) & mask(a.len))
-        .max_by_key(|(_, a)| a.len)
-        .map(|(p, _)| p as u16)
-}
-
 /// The policy routing rules of `cfg` as the data plane applies them: one
 /// list per interface (ports, then tunnels) with a VRF's rules on each of
 /// its interfaces, in file order, and the router's own. Next hops are
@@ -346,21 +333,35 @@ pub fn policies<B>(cfg: &Config, neighbors: &mut NeighborTable<B>, down: &[usize
     out
 }
 
-/// What a gateway `ip` in `vrf` is reached by: a connected subnet of an
-/// interface, else of a tunnel that is not `down`.
+/// What a gateway `ip` in `vrf` is reached by: the longest connected
+/// subnet of `vrf` holding it, an interface's or that of a tunnel not in
+/// `down`.
 pub fn connected_target(cfg: &Config, vrf: usize, ip: Ipv4Addr, down: &[usize]) -> Option<Target> {
-    if let Some(port) = connected_port(cfg, vrf, ip) {
-        return Some(Target::Gateway(port, ip));
-    }
-    let ip = u32::from(ip);
-    cfg.tunnels
+    let ports = cfg
+        .interfaces
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.vrf == vrf)
+        .flat_map(|(p, i)| {
+            i.addresses
+                .iter()
+                .map(move |a| (Target::Gateway(p as u16, ip), a))
+        });
+    let tunnels = cfg
+        .tunnels
         .iter()
         .enumerate()
         .filter(|(t, tun)| tun.vrf == vrf && !down.contains(t))
-        .flat_map(|(t, tun)| tun.addresses.iter().map(move |a| (t, a)))
-        .filter(|(_, a)| ip & mask(a.len) == u32::from(a.addr) & mask(a.len))
+        .flat_map(|(t, tun)| {
+            tun.addresses
+                .iter()
+                .map(move |a| (Target::Tunnel(t as u16), a))
+        });
+    ports
+        .chain(tunnels)
+        .filter(|(_, a)| a.contains(ip))
         .max_by_key(|(_, a)| a.len)
-        .map(|(t, _)| Target::Tunnel(t as u16))
+        .map(|(target, _)| target)
 }
 
 /// Adjacency index of tunnel `t`, after the `ports` interfaces' ones.

@@ -100,10 +100,7 @@ pub(crate) fn policy_nh<B: Buf>(snap: &Snapshot, in_port: u16, p: &B, dst: u32, 
     match snap.policies.decide(in_port, &p.data()[ETH_LEN..]) {
         None => nh,
         Some(PolicyAction::Adjacency(a)) => a,
-        Some(PolicyAction::Vrf(v)) => snap
-            .fibs
-            .get(usize::from(v))
-            .map_or(NO_ROUTE, |f| f.lookup(dst)),
+        Some(PolicyAction::Vrf(v)) => snap.lookup(v, dst),
     }
 }
 

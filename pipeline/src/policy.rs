@@ -59,8 +59,8 @@ impl PolicyRule {
     /// Whether the IPv4 packet `ip` (header and what follows; checked by
     /// the classifier) matches.
     pub fn matches(&self, ip: &[u8]) -> bool {
-        let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
-        let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]);
+        let src = crate::ipv4::be32(ip, 12);
+        let dst = crate::ipv4::be32(ip, 16);
         if !(within(src, self.src) && within(dst, self.dst)) {
             return false;
         }

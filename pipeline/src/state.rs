@@ -431,12 +431,20 @@ impl Snapshot {
         self.adj.get(nh as usize).unwrap_or(&BLACKHOLE)
     }
 
+    /// The FIB's answer for `dst` in `vrf`: `NO_ROUTE` when there is no
+    /// route or no such VRF.
+    #[inline]
+    pub fn lookup(&self, vrf: u16, dst: u32) -> NextHop {
+        self.fibs
+            .get(usize::from(vrf))
+            .map_or(crate::fib::NO_ROUTE, |f| f.lookup(dst))
+    }
+
     /// Route `dst` in `vrf`: the adjacency to use, resolving connected
     /// subnets through the neighbor map. `None` when there is no route.
     #[inline]
     pub fn route(&self, vrf: u16, dst: u32) -> Option<(NextHop, &Adj)> {
-        let fib = self.fibs.get(vrf as usize)?;
-        let nh = fib.lookup(dst);
+        let nh = self.lookup(vrf, dst);
         if nh == crate::fib::NO_ROUTE {
             return None;
         }

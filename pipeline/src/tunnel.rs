@@ -32,7 +32,7 @@
 use crate::counters::DropReason;
 use crate::fib::NO_ROUTE;
 use crate::frag::{fragment, FragError};
-use crate::ipv4::{be16, ETHERTYPE_IPV4, ETH_LEN};
+use crate::ipv4::{be16, be32, ETHERTYPE_IPV4, ETH_LEN};
 use crate::state::{AdjKind, DfPolicy, IfaceState, Snapshot, TunnelState};
 use crate::wire::{checksum, gre};
 use crate::worker::Worker;
@@ -128,8 +128,8 @@ pub(crate) fn decapsulate<B: Buf>(p: &mut B, vrf: u16, snap: &Snapshot) -> Decap
     if !packet.verify_checksum() {
         return Decap::Drop(DropReason::GreMalformed);
     }
-    let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
-    let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]);
+    let src = be32(ip, 12);
+    let dst = be32(ip, 16);
     let Some(t) = snap.decap.get(vrf, dst, src, packet.key()) else {
         return Decap::Drop(DropReason::GreNoTunnel);
     };
@@ -172,10 +172,7 @@ fn is_keepalive_probe(d: &[u8], t: &TunnelState) -> bool {
     let Some(ip) = d.get(ETH_LEN..ETH_LEN + 20) else {
         return false;
     };
-    ip[0] >> 4 == 4
-        && ip[9] == gre::IP_PROTOCOL
-        && u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]) == t.src
-        && u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]) == t.dst
+    ip[0] >> 4 == 4 && ip[9] == gre::IP_PROTOCOL && be32(ip, 12) == t.src && be32(ip, 16) == t.dst
 }
 
 /// Build, in `p` (empty, default headroom), the keepalive probe of tunnel
@@ -285,11 +282,8 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             return;
         };
         let d = p.data();
-        let dst = u32::from_be_bytes([d[30], d[31], d[32], d[33]]);
-        let nh = snap
-            .fibs
-            .get(usize::from(iface.vrf))
-            .map_or(NO_ROUTE, |f| f.lookup(dst));
+        let dst = be32(d, 30);
+        let nh = snap.lookup(iface.vrf, dst);
         let nh = crate::ipv4::policy_nh(snap, tunnel.iface, &p, dst, nh);
         self.ipv4_route(p, dst, nh, iface, snap, passes, count);
     }
@@ -308,10 +302,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         passes: u8,
         count: bool,
     ) {
-        let nh = snap
-            .fibs
-            .get(usize::from(vrf))
-            .map_or(NO_ROUTE, |f| f.lookup(dst));
+        let nh = snap.lookup(vrf, dst);
         if nh == NO_ROUTE {
             self.counters.count_drop(DropReason::NoRoute);
             return;
@@ -397,10 +388,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         let iface: &IfaceState = iface;
         match crate::ipv4::parse(&mut p, iface) {
             crate::ipv4::Parsed::Ipv4 { dst } => {
-                let nh = snap
-                    .fibs
-                    .get(usize::from(iface.vrf))
-                    .map_or(NO_ROUTE, |f| f.lookup(dst));
+                let nh = snap.lookup(iface.vrf, dst);
                 let nh = crate::ipv4::policy_nh(snap, in_iface, &p, dst, nh);
                 self.ipv4_route(p, dst, nh, iface, snap, passes, true);
             }
