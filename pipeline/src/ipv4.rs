@@ -650,30 +650,17 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             return;
         };
         let adj = *adj;
-        if adj.kind == AdjKind::Tunnel {
-            // Into a tunnel: encapsulated like a forwarded packet, but not
-            // counted as forwarded.
-            p.data_mut()[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-            self.tunnel_output(p, adj.port, snap, 0, false);
+        if !matches!(
+            adj.kind,
+            AdjKind::Forward | AdjKind::Attached | AdjKind::Glean | AdjKind::Tunnel
+        ) {
             return;
         }
-        p.set_vlan((adj.vlan != 0).then_some(adj.vlan));
-        let m = p.meta_mut();
-        m.out_port = adj.port;
-        m.flags |= pmd::buf::META_LOCAL;
-        let d = p.data_mut();
-        d[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-        match adj.kind {
-            AdjKind::Forward => {
-                d[..12].copy_from_slice(&adj.eth);
-                self.enqueue_tx(p);
-            }
-            AdjKind::Attached | AdjKind::Glean => {
-                d[6..12].copy_from_slice(&adj.eth[6..]);
-                self.hold_for_neighbor(p, &adj, dst);
-            }
-            _ => {}
-        }
+        p.meta_mut().flags |= pmd::buf::META_LOCAL;
+        p.data_mut()[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+        // Sent like a routed packet (into a tunnel too), not counted as
+        // forwarded.
+        self.send_routed(p, &adj, dst, snap, 0, false);
     }
 
     /// Answer a packet addressed to the router: ICMP echo is answered
