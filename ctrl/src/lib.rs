@@ -9,6 +9,7 @@
 //!
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod config;
 pub mod control;
 #[cfg(feature = "dpdk")]
