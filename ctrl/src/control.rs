@@ -68,9 +68,30 @@ pub struct ControlCounters {
     pub tunnel_flaps: Counter,
 }
 
+impl ControlCounters {
+    /// Every counter with its stable name (output and JSON).
+    pub fn values(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("arp_rx", self.arp_rx.get()),
+            ("arp_requests", self.arp_requests.get()),
+            ("arp_replies", self.arp_replies.get()),
+            ("arp_invalid", self.arp_invalid.get()),
+            ("arp_ignored", self.arp_ignored.get()),
+            ("held", self.held.get()),
+            ("released", self.released.get()),
+            ("hold_dropped", self.hold_dropped.get()),
+            ("inject_full", self.inject_full.get()),
+            ("snapshots", self.snapshots.get()),
+            ("keepalives_sent", self.keepalives_sent.get()),
+            ("keepalives_received", self.keepalives_received.get()),
+            ("tunnel_flaps", self.tunnel_flaps.get()),
+        ]
+    }
+}
+
 /// Keepalive state of one tunnel.
-#[derive(Debug)]
-struct Keepalive {
+#[derive(Debug, Clone)]
+pub(crate) struct Keepalive {
     interval: Duration,
     retries: u8,
     next: Instant,
@@ -78,24 +99,54 @@ struct Keepalive {
     missed: u8,
 }
 
+/// Work for the control thread from another thread (the gRPC endpoint):
+/// it runs between two poll rounds with the control state to itself.
+pub type Job<P> = Box<dyn FnOnce(&mut Control<P>) + Send>;
+
+/// The config a router runs, as text.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigSource {
+    /// The source text, byte for byte as loaded or applied.
+    pub text: String,
+    /// Version: 1 at start, one more with every applied change.
+    pub version: u64,
+}
+
 /// The control plane state of one router.
 pub struct Control<P: Pool> {
-    cfg: Arc<Config>,
+    pub(crate) cfg: Arc<Config>,
     pool: P,
     rcu: Rcu,
     queues: Vec<Arc<WorkerQueues<P::Buf>>>,
-    neighbors: NeighborTable<P::Buf>,
-    fibs: Arc<Vec<Arc<Fib4>>>,
-    base_adj: Vec<Adj>,
-    ifaces: Arc<Vec<IfaceState>>,
-    tunnels: Arc<Vec<TunnelState>>,
-    decap: Arc<DecapMap>,
-    policies: Arc<Policies>,
+    pub(crate) neighbors: NeighborTable<P::Buf>,
+    /// The routes the FIBs were built from.
+    pub(crate) rib: Rib,
+    /// The running config's text and version.
+    pub(crate) source: ConfigSource,
+    /// Opens and swaps ports when a config change adds or removes
+    /// interfaces; `None` when the router cannot (tests driving a bare
+    /// control plane).
+    pub(crate) ports: Option<Box<dyn crate::apply::PortHost>>,
+    /// Jobs from other threads.
+    jobs: Option<crossbeam_channel::Receiver<Job<P>>>,
+    /// Per worker: packets popped from its punt queue so far.
+    popped: Vec<u64>,
+    /// Per worker: punted packets still queued from before the last port
+    /// renumbering (pop count up to which `stale_map` applies).
+    pub(crate) stale_until: Vec<u64>,
+    /// Old port number → new, for those packets.
+    pub(crate) stale_map: Vec<Option<u16>>,
+    pub(crate) fibs: Arc<Vec<Arc<Fib4>>>,
+    pub(crate) base_adj: Vec<Adj>,
+    pub(crate) ifaces: Arc<Vec<IfaceState>>,
+    pub(crate) tunnels: Arc<Vec<TunnelState>>,
+    pub(crate) decap: Arc<DecapMap>,
+    pub(crate) policies: Arc<Policies>,
     /// Per tunnel: its keepalive, if configured.
-    keepalives: Vec<Option<Keepalive>>,
+    pub(crate) keepalives: Vec<Option<Keepalive>>,
     /// IPv4 identification of the next keepalive probe.
     probe_id: u16,
-    generation: u64,
+    pub(crate) generation: u64,
     counters: Arc<ControlCounters>,
     last_tick: Instant,
     actions: Vec<Action>,
@@ -103,19 +154,54 @@ pub struct Control<P: Pool> {
     pub warnings: Vec<String>,
 }
 
+/// First adjacency index for neighbors: after the shared entries, one per
+/// port and one per tunnel.
+pub(crate) fn first_dynamic_adj(cfg: &Config) -> u32 {
+    ADJ_FIRST_DYNAMIC + (cfg.interfaces.len() + cfg.tunnels.len()) as u32
+}
+
+/// What the neighbor table needs of each port.
+pub(crate) fn port_infos(cfg: &Config) -> Vec<PortInfo> {
+    cfg.interfaces
+        .iter()
+        .map(|i| PortInfo {
+            mac: i.mac,
+            mtu: i.mtu,
+        })
+        .collect()
+}
+
+/// Keepalive state per tunnel of `cfg`; `keep(t)` gives the state to carry
+/// over for tunnel `t` (a config change that left it alone).
+pub(crate) fn keepalives(
+    cfg: &Config,
+    keep: impl Fn(usize) -> Option<Keepalive>,
+) -> Vec<Option<Keepalive>> {
+    let start = Instant::now();
+    cfg.tunnels
+        .iter()
+        .enumerate()
+        .map(|(t, tun)| {
+            let k = tun.keepalive?;
+            let fresh = Keepalive {
+                interval: Duration::from_secs(k.interval.into()),
+                retries: k.retries,
+                next: start,
+                missed: 0,
+            };
+            Some(match keep(t) {
+                Some(old) if old.interval == fresh.interval && old.retries == fresh.retries => old,
+                _ => fresh,
+            })
+        })
+        .collect()
+}
+
 impl<P: Pool> Control<P> {
     /// Build the first snapshot from `cfg` and the control state around it.
     pub fn new(cfg: Arc<Config>, pool: P, queues: Vec<Arc<WorkerQueues<P::Buf>>>) -> Self {
-        let ports = cfg
-            .interfaces
-            .iter()
-            .map(|i| PortInfo {
-                mac: i.mac,
-                mtu: i.mtu,
-            })
-            .collect();
-        let first = ADJ_FIRST_DYNAMIC + (cfg.interfaces.len() + cfg.tunnels.len()) as u32;
-        let mut neighbors = NeighborTable::new(ports, first, NeighborConfig::default());
+        let first = first_dynamic_adj(&cfg);
+        let mut neighbors = NeighborTable::new(port_infos(&cfg), first, NeighborConfig::default());
         for n in &cfg.neighbors {
             neighbors.add_static(n.interface as u16, n.address, n.mac);
         }
@@ -126,26 +212,25 @@ impl<P: Pool> Control<P> {
         let ifaces = Arc::new(rib::iface_states(&cfg));
         let tunnels = rib::tunnel_states(&cfg, &[]);
         let decap = Arc::new(DecapMap::build(&tunnels));
-        let start = Instant::now();
-        let keepalives = cfg
-            .tunnels
-            .iter()
-            .map(|t| {
-                t.keepalive.map(|k| Keepalive {
-                    interval: Duration::from_secs(k.interval.into()),
-                    retries: k.retries,
-                    next: start,
-                    missed: 0,
-                })
-            })
-            .collect();
+        let keepalives = keepalives(&cfg, |_| None);
         let rcu = state::rcu(Snapshot::default());
+        let nworkers = queues.len();
         let mut c = Control {
             cfg,
             pool,
             rcu,
             queues,
             neighbors,
+            rib,
+            source: ConfigSource {
+                text: String::new(),
+                version: 1,
+            },
+            ports: None,
+            jobs: None,
+            popped: vec![0; nworkers],
+            stale_until: vec![0; nworkers],
+            stale_map: Vec::new(),
             fibs,
             base_adj,
             ifaces,
@@ -162,6 +247,26 @@ impl<P: Pool> Control<P> {
         };
         c.publish();
         c
+    }
+
+    /// Take jobs from other threads (see [`Job`]).
+    pub fn set_jobs(&mut self, jobs: crossbeam_channel::Receiver<Job<P>>) {
+        self.jobs = Some(jobs);
+    }
+
+    /// Remember the running config's source text (version 1).
+    pub fn set_source(&mut self, text: String) {
+        self.source = ConfigSource { text, version: 1 };
+    }
+
+    /// Let config changes add and remove ports through `host`.
+    pub fn set_port_host(&mut self, host: Box<dyn crate::apply::PortHost>) {
+        self.ports = Some(host);
+    }
+
+    /// The config it runs.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
     }
 
     /// The RCU cell workers load snapshots from.
@@ -181,6 +286,19 @@ impl<P: Pool> Control<P> {
 
     /// Build a snapshot from the current state and publish it.
     pub fn publish(&mut self) {
+        let snap = self.build_snapshot();
+        self.store(snap);
+    }
+
+    /// Make the RCU cell hold `snap` (built by
+    /// [`build_snapshot`](Self::build_snapshot)).
+    pub(crate) fn store(&mut self, snap: Arc<Snapshot>) {
+        self.rcu.store(snap);
+        self.counters.snapshots.add(1);
+    }
+
+    /// The next snapshot from the current state (its generation is taken).
+    pub(crate) fn build_snapshot(&mut self) -> Arc<Snapshot> {
         let mut adj = self.base_adj.clone();
         let map = self.neighbors.build(&mut adj);
         self.generation += 1;
@@ -196,8 +314,7 @@ impl<P: Pool> Control<P> {
         };
         snap.link_hairpins();
         self.tunnels = snap.tunnels.clone();
-        self.rcu.store(Arc::new(snap));
-        self.counters.snapshots.add(1);
+        Arc::new(snap)
     }
 
     /// Run until `stop` is set.
@@ -214,9 +331,19 @@ impl<P: Pool> Control<P> {
     pub fn poll(&mut self) -> usize {
         let now = Instant::now();
         let mut n = 0;
-        for w in 0..self.queues.len() {
-            while let Some(p) = self.queues[w].punt.pop() {
+        if let Some(jobs) = self.jobs.clone() {
+            while let Ok(job) = jobs.try_recv() {
+                job(self);
                 n += 1;
+            }
+        }
+        for w in 0..self.queues.len() {
+            while let Some(mut p) = self.queues[w].punt.pop() {
+                n += 1;
+                self.popped[w] += 1;
+                if self.popped[w] <= self.stale_until[w] && !self.renumber(&mut p) {
+                    continue;
+                }
                 self.handle_punt(w, p, now);
                 if n >= 4096 {
                     break;
@@ -237,6 +364,24 @@ impl<P: Pool> Control<P> {
             self.publish();
         }
         n
+    }
+
+    /// A punted packet from before the last port renumbering: give it the
+    /// new port numbers; false (drop it) if its port is gone.
+    fn renumber(&self, p: &mut P::Buf) -> bool {
+        let m = p.meta_mut();
+        let map = |port: u16| self.stale_map.get(port as usize).copied().flatten();
+        let (Some(i), Some(o)) = (map(m.in_port), map(m.out_port).or(Some(m.out_port))) else {
+            return false;
+        };
+        m.in_port = i;
+        if m.flags & pipeline::META_HOLD != 0 {
+            match map(m.out_port) {
+                Some(_) => m.out_port = o,
+                None => return false,
+            }
+        }
+        true
     }
 
     fn run_actions(&mut self) {
@@ -458,10 +603,18 @@ impl<P: Pool> Control<P> {
         let down: Vec<usize> = (0..self.tunnels.len())
             .filter(|&t| !self.tunnels[t].up)
             .collect();
-        let (rib, _) = Rib::from_config_with(&self.cfg, &down);
-        self.fibs = Arc::new(rib.build_fibs(&mut self.neighbors, self.cfg.interfaces.len()));
-        self.policies = Arc::new(rib::policies(&self.cfg, &mut self.neighbors, &down));
+        self.derive_routes(&down);
         self.publish();
+    }
+
+    /// Rebuild the RIB, FIBs and policies from the config, without the
+    /// tunnels in `down`. Returns the RIB's warnings.
+    pub(crate) fn derive_routes(&mut self, down: &[usize]) -> Vec<String> {
+        let (rib, warnings) = Rib::from_config_with(&self.cfg, down);
+        self.fibs = Arc::new(rib.build_fibs(&mut self.neighbors, self.cfg.interfaces.len()));
+        self.policies = Arc::new(rib::policies(&self.cfg, &mut self.neighbors, down));
+        self.rib = rib;
+        warnings
     }
 
     fn inject(&mut self, worker: usize, p: P::Buf) -> bool {

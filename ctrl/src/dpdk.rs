@@ -13,7 +13,7 @@
 //! process must ask for the same EAL settings.
 
 use crate::config::{Config, Driver};
-use crate::ports::{self, OpenedPorts};
+use crate::ports;
 use crate::router::{launch, Router, RunOptions, ThreadGuard};
 use anyhow::{Context, Result};
 use pmd::any_port::DpdkAnyPort;
@@ -53,9 +53,7 @@ pub(crate) fn start(cfg: Arc<Config>, opts: RunOptions) -> Result<Router> {
         -1,
     )
     .context("creating the mbuf pool")?;
-    let OpenedPorts {
-        per_worker, views, ..
-    } = ports::open_all(
+    let (opened, opener) = ports::open_all(
         &cfg,
         nworkers,
         pool.clone(),
@@ -79,7 +77,7 @@ pub(crate) fn start(cfg: Arc<Config>, opts: RunOptions) -> Result<Router> {
             _ => None,
         },
     )?;
-    let t = launch(&cfg, &opts, pool.clone(), per_worker, views, register)?;
+    let (t, _external) = launch(&cfg, &opts, pool.clone(), opened, opener, register)?;
     Ok(Router::assemble(
         cfg,
         t,

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod apply;
 pub mod config;
 pub mod control;
 #[cfg(feature = "dpdk")]

@@ -412,6 +412,45 @@ impl<B> NeighborTable<B> {
         self.dirty |= dirty;
     }
 
+    /// Carry the table over to a new port numbering (a config change added
+    /// or removed interfaces): `map[old]` is the old port's new number, or
+    /// `None` if it is gone. Entries of removed ports are dropped with
+    /// their held packets (counted in `hold_dropped`); static entries are
+    /// dropped too (the new config adds its own), and so are gateways
+    /// never asked for (the new routes name theirs again); gateway marks are
+    /// cleared (the new routes set them again). Adjacency indices are
+    /// handed out afresh from `first_adj`.
+    pub fn migrate(&mut self, map: &[Option<u16>], ports: Vec<PortInfo>, first_adj: NextHop)
+    where
+        B: pmd::Buf,
+    {
+        let old = std::mem::take(&mut self.entries);
+        self.ports = ports;
+        self.first_adj = first_adj;
+        self.next_adj = first_adj;
+        self.free.clear();
+        self.dirty = true;
+        let mut keys: Vec<_> = old.keys().copied().collect();
+        keys.sort_unstable();
+        let mut old = old;
+        for k in keys {
+            let mut e = old.remove(&k).expect("key from the map");
+            let new_port = map.get(k.0 as usize).copied().flatten();
+            let unused = matches!(e.state, State::Static { .. })
+                || (e.state == State::Glean && e.held.is_empty());
+            let Some(port) = new_port.filter(|_| !unused) else {
+                self.counters.hold_dropped += e.held.len() as u64;
+                continue;
+            };
+            for p in e.held.iter_mut() {
+                p.meta_mut().out_port = port;
+            }
+            e.adj = self.alloc_adj();
+            e.gateway = false;
+            self.entries.insert((port, k.1), e);
+        }
+    }
+
     /// Write this table's adjacencies into `adj` (grown as needed; indices
     /// below `first_adj` are left alone) and build the neighbor map.
     pub fn build(&mut self, adj: &mut Vec<Adj>) -> NeighborMap {

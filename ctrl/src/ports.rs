@@ -70,150 +70,216 @@ fn gen_host_mac(port: usize) -> [u8; 6] {
 /// A driver opened outside this module (`dpdk`): its name and queues.
 pub type Extra<Q> = Result<(&'static str, Vec<Q>)>;
 
-/// Open every interface's driver with `queues` queues. Native drivers are
-/// wrapped into the router's port type `Q` with `wrap`; `extra` opens the
-/// drivers this module does not know (it returns `None` for the others).
-pub fn open_all<P: Pool, Q: pmd::Port<P>>(
-    cfg: &Config,
-    queues: usize,
+/// Opens interface drivers for one router, all at start or some at a
+/// time when a config change adds interfaces.
+pub struct Opener<P: Pool, Q> {
+    /// Queues per port (one per worker).
+    pub queues: usize,
     pool: P,
-    wrap: impl Fn(AnyPort<P>) -> Q,
-    mut extra: impl FnMut(usize, &Interface) -> Option<Extra<Q>>,
-) -> Result<OpenedPorts<P, Q>> {
-    let n = cfg.interfaces.len();
-    let mut by_port: Vec<Option<Vec<Q>>> = (0..n).map(|_| None).collect();
-    let mut views = Vec::with_capacity(n);
-    let mut external = HashMap::new();
-    let mut gen_ports = 0u16;
-    for (i, itf) in cfg.interfaces.iter().enumerate() {
-        let mut gen_stats = None;
-        let (driver, qs): (&'static str, Vec<Q>) = if let Some(r) = extra(i, itf) {
-            r?
-        } else {
-            match &itf.driver {
-                Driver::Gen(g) => {
-                    let gc = GenConfig {
-                        src_mac: gen_host_mac(i),
-                        dst_mac: itf.mac,
-                        src_ip: IpRange::new(g.src, g.src_count),
-                        dst_ip: IpRange::new(g.dst, g.dst_count),
-                        src_port: PortRange::new(g.src_port, g.src_port_count as u32),
-                        dst_port: PortRange::new(g.dst_port, g.dst_port_count as u32),
-                        frame_size: match g.frame_size {
-                            FrameSize::Fixed(n) => n,
-                            FrameSize::Imix => 64,
-                        },
-                        sizes: match g.frame_size {
-                            FrameSize::Fixed(_) => Vec::new(),
-                            FrameSize::Imix => gen::SIMPLE_IMIX.to_vec(),
-                        },
-                        vlan: g.vlan,
-                        rate_pps: g.rate_pps,
-                        count: g.count,
-                        stream: gen_ports * queues as u16,
-                        dont_fragment: false,
-                        arp_reply: g.arp_reply,
-                    };
-                    gen_ports += 1;
-                    let (ports, stats) = gen::open(&gc, queues, pool.clone())
-                        .with_context(|| format!("interface {}: gen", itf.name))?;
-                    gen_stats = Some(stats);
-                    (
-                        "gen",
-                        ports.into_iter().map(|p| wrap(AnyPort::Gen(p))).collect(),
-                    )
-                }
-                Driver::Mem(m) => {
-                    if by_port[i].is_some() {
-                        // Opened as the peer of an earlier interface.
-                        let qs = by_port[i].take().expect("checked");
-                        ("mem", qs)
-                    } else {
-                        let (a, b) = mem::link::<P::Buf>(queues, m.ring);
-                        match m.peer {
-                            Some(peer) if peer != i => {
-                                by_port[peer] =
-                                    Some(b.into_iter().map(|p| wrap(AnyPort::Mem(p))).collect());
-                            }
-                            _ => {
-                                external.insert(itf.name.clone(), b);
-                            }
-                        }
+    wrap: fn(AnyPort<P>) -> Q,
+    /// `gen` ports opened so far: each gets its own stream numbers so sinks
+    /// tell flows of different generators apart, also across changes.
+    gen_ports: u16,
+}
+
+/// Ports opened by an [`Opener`], by interface index.
+pub struct Opened<P: Pool, Q> {
+    /// `ports[i]`: every queue of interface `i` and its counter view, for
+    /// the interfaces asked for.
+    pub ports: Vec<Option<(Vec<Q>, PortView)>>,
+    /// Outside ends of `mem` links named by one interface only.
+    pub external: HashMap<String, Vec<MemPort<P::Buf>>>,
+}
+
+impl<P: Pool, Q: pmd::Port<P>> Opener<P, Q> {
+    /// An opener of `queues` queues per port from `pool`; native drivers
+    /// are wrapped into the router's port type `Q` with `wrap`.
+    pub fn new(queues: usize, pool: P, wrap: fn(AnyPort<P>) -> Q) -> Self {
+        Opener {
+            queues,
+            pool,
+            wrap,
+            gen_ports: 0,
+        }
+    }
+
+    /// Open the interfaces of `cfg` for which `wanted(i)` holds. `extra`
+    /// opens the drivers this module does not know (it returns `None` for
+    /// the others). Both ends of a `mem` link between two interfaces must
+    /// be wanted together.
+    pub fn open(
+        &mut self,
+        cfg: &Config,
+        wanted: impl Fn(usize) -> bool,
+        mut extra: impl FnMut(usize, &Interface) -> Option<Extra<Q>>,
+    ) -> Result<Opened<P, Q>> {
+        let queues = self.queues;
+        let wrap = self.wrap;
+        let pool = self.pool.clone();
+        let n = cfg.interfaces.len();
+        let mut by_port: Vec<Option<Vec<Q>>> = (0..n).map(|_| None).collect();
+        let mut ports: Vec<Option<(Vec<Q>, PortView)>> = (0..n).map(|_| None).collect();
+        let mut external = HashMap::new();
+        for (i, itf) in cfg.interfaces.iter().enumerate() {
+            if !wanted(i) {
+                continue;
+            }
+            let mut gen_stats = None;
+            let (driver, qs): (&'static str, Vec<Q>) = if let Some(r) = extra(i, itf) {
+                r?
+            } else {
+                match &itf.driver {
+                    Driver::Gen(g) => {
+                        let gc = GenConfig {
+                            src_mac: gen_host_mac(i),
+                            dst_mac: itf.mac,
+                            src_ip: IpRange::new(g.src, g.src_count),
+                            dst_ip: IpRange::new(g.dst, g.dst_count),
+                            src_port: PortRange::new(g.src_port, g.src_port_count as u32),
+                            dst_port: PortRange::new(g.dst_port, g.dst_port_count as u32),
+                            frame_size: match g.frame_size {
+                                FrameSize::Fixed(n) => n,
+                                FrameSize::Imix => 64,
+                            },
+                            sizes: match g.frame_size {
+                                FrameSize::Fixed(_) => Vec::new(),
+                                FrameSize::Imix => gen::SIMPLE_IMIX.to_vec(),
+                            },
+                            vlan: g.vlan,
+                            rate_pps: g.rate_pps,
+                            count: g.count,
+                            stream: self.gen_ports * queues as u16,
+                            dont_fragment: false,
+                            arp_reply: g.arp_reply,
+                        };
+                        self.gen_ports += 1;
+                        let (ports, stats) = gen::open(&gc, queues, pool.clone())
+                            .with_context(|| format!("interface {}: gen", itf.name))?;
+                        gen_stats = Some(stats);
                         (
-                            "mem",
-                            a.into_iter().map(|p| wrap(AnyPort::Mem(p))).collect(),
+                            "gen",
+                            ports.into_iter().map(|p| wrap(AnyPort::Gen(p))).collect(),
                         )
                     }
-                }
-                Driver::Pcap(p) => {
-                    let pc = pcap::PcapConfig {
-                        rx: p.rx.clone(),
-                        tx: p.tx.clone(),
-                        repeat: match p.repeat {
-                            Repeat::Times(n) => pcap::Repeat::Times(n),
-                            Repeat::Forever => pcap::Repeat::Forever,
-                        },
-                        deterministic: p.deterministic,
-                    };
-                    let ports = pcap::open(&pc, queues, pool.clone())
-                        .with_context(|| format!("interface {}: pcap", itf.name))?;
-                    (
-                        "pcap",
-                        ports.into_iter().map(|p| wrap(AnyPort::Pcap(p))).collect(),
-                    )
-                }
-                Driver::AfPacket(a) => {
-                    let mut ac = af_packet::AfPacketConfig::new(a.iface.clone());
-                    ac.queues = a.queues.unwrap_or(queues);
-                    if ac.queues != queues {
-                        bail!(
+                    Driver::Mem(m) => {
+                        if by_port[i].is_some() {
+                            // Opened as the peer of an earlier interface.
+                            let qs = by_port[i].take().expect("checked");
+                            ("mem", qs)
+                        } else {
+                            let (a, b) = mem::link::<P::Buf>(queues, m.ring);
+                            match m.peer {
+                                Some(peer) if peer != i => {
+                                    by_port[peer] = Some(
+                                        b.into_iter().map(|p| wrap(AnyPort::Mem(p))).collect(),
+                                    );
+                                }
+                                _ => {
+                                    external.insert(itf.name.clone(), b);
+                                }
+                            }
+                            (
+                                "mem",
+                                a.into_iter().map(|p| wrap(AnyPort::Mem(p))).collect(),
+                            )
+                        }
+                    }
+                    Driver::Pcap(p) => {
+                        let pc = pcap::PcapConfig {
+                            rx: p.rx.clone(),
+                            tx: p.tx.clone(),
+                            repeat: match p.repeat {
+                                Repeat::Times(n) => pcap::Repeat::Times(n),
+                                Repeat::Forever => pcap::Repeat::Forever,
+                            },
+                            deterministic: p.deterministic,
+                        };
+                        let ports = pcap::open(&pc, queues, pool.clone())
+                            .with_context(|| format!("interface {}: pcap", itf.name))?;
+                        (
+                            "pcap",
+                            ports.into_iter().map(|p| wrap(AnyPort::Pcap(p))).collect(),
+                        )
+                    }
+                    Driver::AfPacket(a) => {
+                        let mut ac = af_packet::AfPacketConfig::new(a.iface.clone());
+                        ac.queues = a.queues.unwrap_or(queues);
+                        if ac.queues != queues {
+                            bail!(
                         "interface {}: af_packet queues = {} but there are {} workers; each worker owns one queue of every port",
                         itf.name,
                         ac.queues,
                         queues
                     );
+                        }
+                        ac.fanout_group = a.fanout_group;
+                        ac.promisc = a.promisc;
+                        let ports = af_packet::open(&ac, pool.clone())
+                            .with_context(|| format!("interface {}", itf.name))?;
+                        (
+                            "af_packet",
+                            ports
+                                .into_iter()
+                                .map(|p| wrap(AnyPort::AfPacket(p)))
+                                .collect(),
+                        )
                     }
-                    ac.fanout_group = a.fanout_group;
-                    ac.promisc = a.promisc;
-                    let ports = af_packet::open(&ac, pool.clone())
-                        .with_context(|| format!("interface {}", itf.name))?;
-                    (
-                        "af_packet",
-                        ports
-                            .into_iter()
-                            .map(|p| wrap(AnyPort::AfPacket(p)))
-                            .collect(),
-                    )
+                    other => bail!(
+                        "interface {}: the {} driver is not available in this build",
+                        itf.name,
+                        other.kind()
+                    ),
                 }
-                other => bail!(
-                    "interface {}: the {} driver is not available in this build",
+            };
+            if qs.len() != queues {
+                bail!(
+                    "interface {}: the driver opened {} queues, expected {}",
                     itf.name,
-                    other.kind()
-                ),
+                    qs.len(),
+                    queues
+                );
             }
-        };
-        views.push(PortView {
-            name: itf.name.clone(),
-            driver,
-            queues: qs.iter().map(|q| pmd::Port::stats(q).clone()).collect(),
-            gen: gen_stats,
-        });
-        by_port[i] = Some(qs);
-    }
-    // Transpose port-major into worker-major.
-    let mut per_worker: Vec<Vec<Q>> = (0..queues).map(|_| Vec::with_capacity(n)).collect();
-    for qs in by_port.into_iter() {
-        let qs = qs.expect("every port opened");
-        if qs.len() != queues {
-            bail!("a driver opened {} queues, expected {}", qs.len(), queues);
+            let view = PortView {
+                name: itf.name.clone(),
+                driver,
+                queues: qs.iter().map(|q| pmd::Port::stats(q).clone()).collect(),
+                gen: gen_stats,
+            };
+            ports[i] = Some((qs, view));
         }
+        Ok(Opened { ports, external })
+    }
+}
+
+/// Open every interface's driver with `queues` queues. Native drivers are
+/// wrapped into the router's port type `Q` with `wrap`; `extra` opens the
+/// drivers this module does not know (it returns `None` for the others).
+/// Returns the opener too, for interfaces added later.
+pub fn open_all<P: Pool, Q: pmd::Port<P>>(
+    cfg: &Config,
+    queues: usize,
+    pool: P,
+    wrap: fn(AnyPort<P>) -> Q,
+    extra: impl FnMut(usize, &Interface) -> Option<Extra<Q>>,
+) -> Result<(OpenedPorts<P, Q>, Opener<P, Q>)> {
+    let mut opener = Opener::new(queues, pool, wrap);
+    let Opened { ports, external } = opener.open(cfg, |_| true, extra)?;
+    let n = ports.len();
+    let mut views = Vec::with_capacity(n);
+    let mut per_worker: Vec<Vec<Q>> = (0..queues).map(|_| Vec::with_capacity(n)).collect();
+    for p in ports {
+        let (qs, view) = p.expect("every port opened");
+        views.push(view);
         for (w, q) in qs.into_iter().enumerate() {
             per_worker[w].push(q);
         }
     }
-    Ok(OpenedPorts {
-        per_worker,
-        views,
-        external,
-    })
+    Ok((
+        OpenedPorts {
+            per_worker,
+            views,
+            external,
+        },
+        opener,
+    ))
 }

@@ -24,7 +24,7 @@ pub struct Sample {
 pub fn sample(stats: &Stats) -> Sample {
     Sample {
         at: Instant::now(),
-        ports: stats.ports.iter().map(|p| p.counters()).collect(),
+        ports: stats.ports().iter().map(|p| p.counters()).collect(),
         pipeline: stats.pipeline(),
     }
 }
@@ -41,7 +41,7 @@ fn gbps(bytes: u64, secs: f64) -> f64 {
 pub fn rate_line(stats: &Stats, prev: &Sample, cur: &Sample, start: Instant) -> String {
     let dt = cur.at.duration_since(prev.at).as_secs_f64().max(1e-9);
     let mut s = format!("[{:>4.0}s]", cur.at.duration_since(start).as_secs_f64());
-    for (i, view) in stats.ports.iter().enumerate() {
+    for (i, view) in stats.ports().iter().enumerate() {
         let (a, b) = (&prev.ports[i], &cur.ports[i]);
         let _ = write!(
             s,
@@ -138,7 +138,7 @@ impl Summary {
         let stats = router.stats();
         let secs = elapsed.as_secs_f64().max(1e-9);
         let ports: Vec<PortSummary> = stats
-            .ports
+            .ports()
             .iter()
             .map(|v| {
                 let c = v.counters();
@@ -162,20 +162,7 @@ impl Summary {
             .map(|r| (r.name(), p.dropped(*r)))
             .collect();
         let c = &stats.control;
-        let control = [
-            ("arp_rx", c.arp_rx.get()),
-            ("arp_requests", c.arp_requests.get()),
-            ("arp_replies", c.arp_replies.get()),
-            ("arp_invalid", c.arp_invalid.get()),
-            ("arp_ignored", c.arp_ignored.get()),
-            ("held", c.held.get()),
-            ("released", c.released.get()),
-            ("hold_dropped", c.hold_dropped.get()),
-            ("inject_full", c.inject_full.get()),
-            ("snapshots", c.snapshots.get()),
-        ]
-        .into_iter()
-        .collect();
+        let control = c.values().into_iter().collect();
         let rx: u64 = ports.iter().map(|p| p.rx_packets).sum();
         let tx: u64 = ports.iter().map(|p| p.tx_packets).sum();
         Summary {

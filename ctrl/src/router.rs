@@ -10,17 +10,18 @@
 //! A router is a value: several can run in one process (tests, `weir
 //! lab`), joined by `mem` links.
 
+use crate::apply::{ExternalLinks, Host, PortViews};
 use crate::config::{Config, Driver};
 use crate::control::{Control, ControlCounters};
-use crate::ports::{self, OpenedPorts, PortView};
+use crate::ports::{self, OpenedPorts, Opener, PortView};
 use anyhow::{Context, Result};
-use pipeline::{CounterValues, Worker, WorkerConfig, WorkerCounters, WorkerQueues};
+use arc_swap::ArcSwap;
+use pipeline::{CounterValues, PortControl, Worker, WorkerConfig, WorkerCounters, WorkerQueues};
 use pmd::any_port::AnyPort;
 use pmd::drivers::mem::MemPort;
 use pmd::{Mbuf, NativePool, Pool, Port};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,12 @@ pub struct RunOptions {
     pub pin: bool,
     /// Worker settings.
     pub worker: WorkerConfig,
+    /// The config's source text, returned by the control endpoint's
+    /// `GetConfig` (read from the config's path when `None`).
+    pub source: Option<String>,
+    /// Serve the control endpoint (gRPC) here; `None`: no endpoint (tests
+    /// running many routers in one process).
+    pub endpoint: Option<crate::api::EndpointOptions>,
 }
 
 impl Default for RunOptions {
@@ -39,6 +46,8 @@ impl Default for RunOptions {
         RunOptions {
             pin: true,
             worker: WorkerConfig::default(),
+            source: None,
+            endpoint: None,
         }
     }
 }
@@ -46,8 +55,9 @@ impl Default for RunOptions {
 /// Shared, read-only views of a running router's counters.
 #[derive(Clone)]
 pub struct Stats {
-    /// Per port: name and per-queue counters.
-    pub ports: Vec<PortView>,
+    /// Per port: name and per-queue counters (replaced when a config
+    /// change adds or removes ports).
+    pub ports: crate::apply::PortViews,
     /// Per worker pipeline counters.
     pub workers: Vec<Arc<WorkerCounters>>,
     /// Control thread counters.
@@ -55,6 +65,11 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The ports now.
+    pub fn ports(&self) -> Arc<Vec<PortView>> {
+        self.ports.load_full()
+    }
+
     /// Pipeline counters summed over workers.
     pub fn pipeline(&self) -> CounterValues {
         CounterValues::sum(self.workers.iter().map(|w| &**w))
@@ -75,7 +90,7 @@ pub(crate) enum Backend {
     /// Native pool: every driver but `dpdk`.
     Native {
         pool: NativePool,
-        external: HashMap<String, Vec<MemPort<Mbuf>>>,
+        external: crate::apply::ExternalLinks<Mbuf>,
     },
     /// DPDK mempool: the `dpdk` driver, with the native drivers allocating
     /// from the same mempool.
@@ -90,6 +105,7 @@ pub(crate) struct Threads {
     control: JoinHandle<()>,
     stats: Stats,
     warnings: Vec<String>,
+    endpoint: Option<crate::api::Endpoint>,
 }
 
 /// A router with its threads running.
@@ -103,6 +119,7 @@ pub struct Router {
     /// Warnings found while building the RIB.
     pub warnings: Vec<String>,
     cfg: Arc<Config>,
+    endpoint: Option<crate::api::Endpoint>,
 }
 
 /// Data room for the largest frame any interface may carry.
@@ -119,19 +136,40 @@ pub(crate) fn data_room(cfg: &Config) -> usize {
 /// Build the control plane and spawn the control thread and one pinned
 /// worker per queue set. `thread_init` runs first on every thread (the
 /// DPDK backend registers the thread with the EAL there).
-pub(crate) fn launch<P: Pool, Q: Port<P> + 'static>(
+pub(crate) fn launch<P: Pool + Send, Q: Port<P> + Send + 'static>(
     cfg: &Arc<Config>,
     opts: &RunOptions,
     pool: P,
-    per_worker: Vec<Vec<Q>>,
-    views: Vec<PortView>,
+    opened: OpenedPorts<P, Q>,
+    opener: Opener<P, Q>,
     thread_init: fn() -> ThreadGuard,
-) -> Result<Threads> {
+) -> Result<(Threads, ExternalLinks<P::Buf>)> {
+    let OpenedPorts {
+        per_worker,
+        views,
+        external,
+    } = opened;
     let nworkers = per_worker.len();
     let queues: Vec<Arc<WorkerQueues<P::Buf>>> = (0..nworkers)
         .map(|_| Arc::new(WorkerQueues::new(4096)))
         .collect();
+    let port_ctl: Vec<Arc<PortControl<Q>>> = (0..nworkers).map(|_| Arc::default()).collect();
+    let views: PortViews = Arc::new(ArcSwap::from_pointee(views));
+    let external: ExternalLinks<P::Buf> = Arc::new(Mutex::new(external));
     let mut control = Control::new(cfg.clone(), pool.clone(), queues.clone());
+    control.set_source(
+        opts.source
+            .clone()
+            .unwrap_or_else(|| std::fs::read_to_string(&cfg.path).unwrap_or_default()),
+    );
+    control.set_port_host(Box::new(Host::new(
+        opener,
+        port_ctl.clone(),
+        views.clone(),
+        external.clone(),
+    )));
+    let (job_tx, job_rx) = crossbeam_channel::unbounded();
+    control.set_jobs(job_rx);
     let warnings = control.warnings.clone();
     let rcu = control.rcu().clone();
     let stats = Stats {
@@ -167,6 +205,7 @@ pub(crate) fn launch<P: Pool, Q: Port<P> + 'static>(
         let q = queues[w].clone();
         let counters = stats.workers[w].clone();
         let wcfg = opts.worker.clone();
+        let pc = port_ctl[w].clone();
         let h = std::thread::Builder::new()
             .name(format!("weir-w{w}"))
             .spawn(move || {
@@ -177,19 +216,47 @@ pub(crate) fn launch<P: Pool, Q: Port<P> + 'static>(
                 }
                 let _guard = thread_init();
                 let _lcore = pmd::lcore::register();
-                let mut worker = Worker::new(w, ports, pool, rcu, q, counters, &wcfg);
+                let mut worker =
+                    Worker::new(w, ports, pool, rcu, q, counters, &wcfg).with_port_control(pc);
                 worker.run(&stop);
             })
             .context("spawning a worker thread")?;
         workers.push(h);
     }
-    Ok(Threads {
-        stop,
-        workers,
-        control: control_thread,
-        stats,
-        warnings,
-    })
+    let endpoint = match &opts.endpoint {
+        None => None,
+        Some(eo) => {
+            let svc = crate::api::server::Service::new(
+                job_tx,
+                stats.clone(),
+                rcu.clone(),
+                Instant::now(),
+                cfg.path.clone(),
+            );
+            match crate::api::start(svc, eo) {
+                Ok(e) => e,
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    for h in workers {
+                        let _ = h.join();
+                    }
+                    let _ = control_thread.join();
+                    return Err(e);
+                }
+            }
+        }
+    };
+    Ok((
+        Threads {
+            stop,
+            workers,
+            control: control_thread,
+            stats,
+            warnings,
+            endpoint,
+        },
+        external,
+    ))
 }
 
 /// Whatever a thread must hold while it runs (the DPDK backend's EAL
@@ -224,12 +291,9 @@ impl Router {
         let nworkers = cfg.workers.cores.len().max(1);
         let pool = NativePool::new(cfg.workers.pool_size, data_room(&cfg))
             .context("allocating the packet pool")?;
-        let OpenedPorts {
-            per_worker,
-            views,
-            external,
-        } = ports::open_all(&cfg, nworkers, pool.clone(), AnyPort::from, |_, _| None)?;
-        let t = launch(&cfg, &opts, pool.clone(), per_worker, views, no_init)?;
+        let (opened, opener) =
+            ports::open_all(&cfg, nworkers, pool.clone(), AnyPort::from, |_, _| None)?;
+        let (t, external) = launch(&cfg, &opts, pool.clone(), opened, opener, no_init)?;
         Ok(Router::assemble(cfg, t, Backend::Native { pool, external }))
     }
 
@@ -248,6 +312,7 @@ impl Router {
             started: Instant::now(),
             warnings: t.warnings,
             cfg,
+            endpoint: t.endpoint,
         }
     }
 
@@ -280,14 +345,22 @@ impl Router {
     /// (a link only one interface names), one value per queue.
     pub fn take_external(&mut self, name: &str) -> Option<Vec<MemPort<Mbuf>>> {
         match &mut self.backend {
-            Backend::Native { external, .. } => external.remove(name),
+            Backend::Native { external, .. } => external.lock().ok()?.remove(name),
             #[cfg(feature = "dpdk")]
             Backend::Dpdk { .. } => None,
         }
     }
 
+    /// The control endpoint, when it runs.
+    pub fn endpoint(&self) -> Option<&crate::api::Endpoint> {
+        self.endpoint.as_ref()
+    }
+
     /// Stop all threads and wait for them.
     pub fn stop(&mut self) {
+        if let Some(mut e) = self.endpoint.take() {
+            e.stop();
+        }
         self.stop.store(true, Ordering::Relaxed);
         for h in self.workers.drain(..) {
             let _ = h.join();

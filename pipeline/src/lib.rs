@@ -29,4 +29,7 @@ pub use state::{
     Adj, AdjKind, DecapMap, DfPolicy, FragmentPolicy, IfaceState, NeighborMap, Rcu, Snapshot,
     TunnelState,
 };
-pub use worker::{Worker, WorkerConfig, WorkerQueues, META_HOLD, META_KEEPALIVE};
+pub use worker::{
+    PortControl, PortSlot, Remap, RemapDone, Worker, WorkerConfig, WorkerQueues, META_HOLD,
+    META_KEEPALIVE,
+};

@@ -11,12 +11,27 @@
 //! It loads the forwarding [`Snapshot`] once per poll round and routes all
 //! bursts of that round with it. Nothing on this path allocates, locks or
 //! blocks: queues to the control plane are bounded and drop when full.
+//!
+//! When a config change adds or removes interfaces, the control plane
+//! sends each worker a [`Remap`] through its [`PortControl`]: the new port
+//! table (ports it keeps, moved to their new index, and new ones) together
+//! with the snapshot that describes it. Between two poll rounds the worker
+//! sends what is queued with the old view, swaps the table, and routes with
+//! that snapshot (or a newer one) from then on, so no packet is ever routed
+//! with a port table and a snapshot that disagree.
+//!
+//! ```text
+//!  control: open new ports ─► Remap{ports, snapshot} ─► every worker ─► RemapDone{removed ports}
+//!           ◄──────────────── wait for all ◄──────────────────────────┘
+//!           publish(snapshot) to the RCU cell; close removed ports
+//! ```
 
 use crate::counters::{DropReason, WorkerCounters};
 use crate::ratelimit::TokenBucket;
 use crate::state::{Rcu, Snapshot};
 use crossbeam_queue::ArrayQueue;
 use pmd::{Buf, Burst, Pool, Port};
+use std::mem;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -45,6 +60,51 @@ impl<B> WorkerQueues<B> {
         WorkerQueues {
             punt: ArrayQueue::new(capacity),
             inject: ArrayQueue::new(capacity),
+        }
+    }
+}
+
+/// Where a port of a new port table comes from.
+pub enum PortSlot<Q> {
+    /// The port the worker has at this index now.
+    Keep(usize),
+    /// A newly opened port (this worker's queue of it).
+    New(Q),
+}
+
+/// A new port table for a worker, and the snapshot that describes it.
+pub struct Remap<Q> {
+    /// The new table, by new port index.
+    pub ports: Vec<PortSlot<Q>>,
+    /// The snapshot to route with from the swap on (until the RCU cell
+    /// holds a newer one).
+    pub snapshot: Arc<Snapshot>,
+}
+
+/// A worker's answer to a [`Remap`].
+pub struct RemapDone<Q> {
+    /// The ports it no longer has, flushed, for the control plane to
+    /// close; `Err` (nothing changed) if the remap named a port twice or
+    /// one the worker does not have.
+    pub removed: Result<Vec<Q>, String>,
+    /// Packets this worker had pushed onto its punt queue before the swap
+    /// (in its lifetime): those carry old port numbers.
+    pub punted_before: u64,
+}
+
+/// The control plane's channel for changing a worker's port table.
+pub struct PortControl<Q> {
+    /// Control → worker.
+    pub remap: ArrayQueue<Remap<Q>>,
+    /// Worker → control.
+    pub done: ArrayQueue<RemapDone<Q>>,
+}
+
+impl<Q> Default for PortControl<Q> {
+    fn default() -> Self {
+        PortControl {
+            remap: ArrayQueue::new(1),
+            done: ArrayQueue::new(1),
         }
     }
 }
@@ -87,6 +147,13 @@ pub struct Worker<P: Pool, Q: Port<P>> {
     pub(crate) reasm: crate::reasm::Reassembly<P::Buf>,
     /// Packets punted per unresolved next hop under the current snapshot.
     glean: [GleanSlot; GLEAN_SLOTS],
+    /// Port table changes from the control plane, if it makes any.
+    port_ctl: Option<Arc<PortControl<Q>>>,
+    /// The snapshot that came with the last [`Remap`], used until the RCU
+    /// cell holds one at least as new.
+    pinned: Option<Arc<Snapshot>>,
+    /// Packets pushed onto the punt queue so far.
+    punts_pushed: u64,
 }
 
 /// Packets per unresolved next hop a worker punts before the control
@@ -129,7 +196,16 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             ip_id: (id as u16).wrapping_mul(0x4000),
             reasm: crate::reasm::Reassembly::new(),
             glean: [GleanSlot::default(); GLEAN_SLOTS],
+            port_ctl: None,
+            pinned: None,
+            punts_pushed: 0,
         }
+    }
+
+    /// Take port table changes from `ctl` (live config changes).
+    pub fn with_port_control(mut self, ctl: Arc<PortControl<Q>>) -> Self {
+        self.port_ctl = Some(ctl);
+        self
     }
 
     /// This worker's counters.
@@ -174,8 +250,12 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// One round: drain the inject queue, then one rx burst from every
     /// port, each routed and transmitted. Returns packets received.
     pub fn poll(&mut self) -> usize {
+        if self.port_ctl.as_ref().is_some_and(|c| !c.remap.is_empty()) {
+            self.remap_ports();
+        }
         let guard = self.rcu.load();
-        let snap: &Snapshot = &guard;
+        let pinned = self.pinned_over(guard.generation);
+        let snap: &Snapshot = pinned.as_deref().unwrap_or(&guard);
         if snap.generation != self.generation {
             self.generation = snap.generation;
             self.counters.generation.set(snap.generation);
@@ -194,6 +274,83 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             self.flush_tx();
         }
         total
+    }
+
+    /// The pinned snapshot while it is newer than the RCU cell's
+    /// (`current`); dropped once the cell caught up.
+    #[inline]
+    fn pinned_over(&mut self, current: u64) -> Option<Arc<Snapshot>> {
+        let p = self.pinned.as_ref()?;
+        if p.generation > current {
+            Some(p.clone())
+        } else {
+            self.pinned = None;
+            None
+        }
+    }
+
+    /// Apply the control plane's [`Remap`]s: send everything queued with
+    /// the old table, then swap in the new one.
+    #[cold]
+    #[inline(never)]
+    fn remap_ports(&mut self) {
+        let Some(ctl) = self.port_ctl.clone() else {
+            return;
+        };
+        while let Some(remap) = ctl.remap.pop() {
+            {
+                let guard = self.rcu.load();
+                let pinned = self.pinned_over(guard.generation);
+                let snap: &Snapshot = pinned.as_deref().unwrap_or(&guard);
+                while !self.queues.inject.is_empty() {
+                    self.drain_inject(snap);
+                }
+            }
+            self.flush_tx();
+            for p in &mut self.ports {
+                p.flush();
+            }
+            let removed = self.swap_ports(remap.ports);
+            if removed.is_ok() {
+                self.generation = remap.snapshot.generation;
+                self.counters.generation.set(remap.snapshot.generation);
+                self.pinned = Some(remap.snapshot);
+            }
+            let done = RemapDone {
+                removed,
+                punted_before: self.punts_pushed,
+            };
+            if ctl.done.push(done).is_err() {
+                // The control plane sends one remap at a time and waits for
+                // its answer; a full answer slot means it gave up waiting.
+                self.counters.count_drop(DropReason::IfaceDown);
+            }
+        }
+    }
+
+    /// Build the port table `slots` describes from the current one; the
+    /// ports left over are returned. Nothing changes on a bad description.
+    fn swap_ports(&mut self, slots: Vec<PortSlot<Q>>) -> Result<Vec<Q>, String> {
+        let mut seen = vec![false; self.ports.len()];
+        for s in &slots {
+            if let PortSlot::Keep(i) = *s {
+                match seen.get_mut(i) {
+                    Some(x) if !*x => *x = true,
+                    Some(_) => return Err(format!("port {i} kept twice")),
+                    None => return Err(format!("no port {i} to keep")),
+                }
+            }
+        }
+        let mut old: Vec<Option<Q>> = mem::take(&mut self.ports).into_iter().map(Some).collect();
+        self.ports = slots
+            .into_iter()
+            .map(|s| match s {
+                PortSlot::Keep(i) => old[i].take().expect("checked above"),
+                PortSlot::New(q) => q,
+            })
+            .collect();
+        self.tx = (0..self.ports.len()).map(|_| Burst::new()).collect();
+        Ok(old.into_iter().flatten().collect())
     }
 
     fn drain_inject(&mut self, snap: &Snapshot) {
@@ -276,7 +433,10 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     #[inline(never)]
     pub(crate) fn punt(&mut self, p: P::Buf) {
         match self.queues.punt.push(p) {
-            Ok(()) => self.counters.punted.add(1),
+            Ok(()) => {
+                self.punts_pushed += 1;
+                self.counters.punted.add(1)
+            }
             Err(_) => self.counters.count_drop(DropReason::PuntFull),
         }
     }

@@ -161,6 +161,7 @@
 //! Checks that depend on the machine (the number of CPUs) take it from an
 //! [`Env`]; [`Config::from_str_with`] lets tests pass a fixed one.
 
+mod diff;
 mod display;
 mod error;
 mod raw;
@@ -173,6 +174,7 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
+pub use diff::{Change, ChangeKind};
 pub use error::{ConfigError, Diagnostic};
 
 /// Facts about the machine that validation depends on.
