@@ -427,7 +427,13 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         if diff == 0 && p < self.ports.len() && p < self.tx.len() {
             let q = &mut self.tx[p];
             if !q.is_empty() {
+                if let Some(t) = &self.tap {
+                    t.on_tx(port, q, self.id as u16);
+                }
                 self.ports[p].tx_burst(q);
+            }
+            if let Some(t) = &self.tap {
+                t.on_tx(port, fwd, self.id as u16);
             }
             self.ports[p].tx_burst(fwd);
             return;

@@ -8,9 +8,12 @@
 //!   IPv4 forwarding in `ipv4`);
 //! - [`tunnel`]: GRE encapsulation, decapsulation and the hairpin;
 //! - [`policy`]: policy-based routing rules;
-//! - [`counters`]: per-worker counters with a reason for every drop.
+//! - [`counters`]: per-worker counters with a reason for every drop;
+//! - [`capture`]: packet capture taps on a port's receive and transmit
+//!   bursts, for the control plane to stream as pcap.
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod counters;
 pub mod fib;
 mod frag;
@@ -24,6 +27,10 @@ pub mod tunnel;
 pub mod wire;
 pub mod worker;
 
+pub use capture::{
+    CaptureError, CaptureFilter, CaptureHandle, CaptureSpec, CaptureStats, CaptureTaps, Direction,
+    Record,
+};
 pub use counters::{CounterValues, DropReason, WorkerCounters};
 pub use state::{
     Adj, AdjKind, DecapMap, DfPolicy, FragmentPolicy, IfaceState, NeighborMap, Rcu, Snapshot,

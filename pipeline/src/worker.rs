@@ -7,6 +7,9 @@
 //!                          └─ ARP ───┴─────────────► punt queue
 //! ```
 //!
+//! Capture taps ([`crate::capture`]) look at a burst right after
+//! `rx_burst` and right before every `tx_burst`, while a capture runs.
+//!
 //! A worker owns queue `w` of every port, so transmitting needs no lock.
 //! It loads the forwarding [`Snapshot`] once per poll round and routes all
 //! bursts of that round with it. Nothing on this path allocates, locks or
@@ -26,6 +29,7 @@
 //!           publish(snapshot) to the RCU cell; close removed ports
 //! ```
 
+use crate::capture::{CaptureSession, CaptureTaps};
 use crate::counters::{DropReason, WorkerCounters};
 use crate::ratelimit::TokenBucket;
 use crate::state::{Rcu, Snapshot};
@@ -46,20 +50,32 @@ pub const META_HOLD: u16 = 1 << 8;
 /// tunnel's underlay VRF.
 pub const META_KEEPALIVE: u16 = 1 << 9;
 
-/// Queues between one worker and the control plane.
+/// Queues between one worker and the control plane: the worker's links
+/// to it.
 pub struct WorkerQueues<B> {
     /// Worker → control: ARP and packets awaiting resolution.
     pub punt: ArrayQueue<B>,
     /// Control → worker: ready-to-send packets (`meta.out_port` set).
     pub inject: ArrayQueue<B>,
+    /// The router's capture registry, shared by all its workers.
+    pub captures: Arc<CaptureTaps>,
 }
 
 impl<B> WorkerQueues<B> {
-    /// Queues holding up to `capacity` packets each way.
+    /// Queues holding up to `capacity` packets each way, with a capture
+    /// registry of their own (captures started on it reach this worker
+    /// only).
     pub fn new(capacity: usize) -> Self {
+        Self::with_captures(capacity, Arc::new(CaptureTaps::new()))
+    }
+
+    /// Queues holding up to `capacity` packets each way, joined to the
+    /// router's capture registry `captures` (give every worker the same).
+    pub fn with_captures(capacity: usize, captures: Arc<CaptureTaps>) -> Self {
         WorkerQueues {
             punt: ArrayQueue::new(capacity),
             inject: ArrayQueue::new(capacity),
+            captures,
         }
     }
 }
@@ -154,6 +170,12 @@ pub struct Worker<P: Pool, Q: Port<P>> {
     pinned: Option<Arc<Snapshot>>,
     /// Packets pushed onto the punt queue so far.
     punts_pushed: u64,
+    /// The capture registry (`queues.captures`, one pointer closer).
+    taps: Arc<CaptureTaps>,
+    /// `taps`' generation when `tap` was loaded.
+    tap_generation: u64,
+    /// The running capture, if any, refreshed when the generation moves.
+    pub(crate) tap: Option<Arc<CaptureSession>>,
 }
 
 /// Packets per unresolved next hop a worker punts before the control
@@ -183,6 +205,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         cfg: &WorkerConfig,
     ) -> Self {
         let tx = (0..ports.len()).map(|_| Burst::new()).collect();
+        let taps = queues.captures.clone();
         Worker {
             id,
             ports,
@@ -199,6 +222,9 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             port_ctl: None,
             pinned: None,
             punts_pushed: 0,
+            taps,
+            tap_generation: 0,
+            tap: None,
         }
     }
 
@@ -217,6 +243,12 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// completes or fails).
     pub fn fragments_held(&self) -> usize {
         self.reasm.held()
+    }
+
+    /// True while this worker holds a running capture (it lets go at the
+    /// first poll round after the capture stops).
+    pub fn capturing(&self) -> bool {
+        self.tap.is_some()
     }
 
     /// The ports, for inspection after the worker stopped.
@@ -260,6 +292,11 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             self.generation = snap.generation;
             self.counters.generation.set(snap.generation);
         }
+        // Idle cost of the capture taps: this load and branch.
+        let g = self.taps.generation();
+        if g != self.tap_generation {
+            self.refresh_tap(g);
+        }
         self.drain_inject(snap);
         let mut total = 0;
         let mut rx: Burst<P::Buf> = Burst::new();
@@ -269,6 +306,9 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 continue;
             }
             total += n;
+            if let Some(t) = &self.tap {
+                t.on_rx(i as u16, &rx[rx.len() - n..], self.id as u16);
+            }
             self.counters.bursts.add(1);
             self.route_burst(i as u16, &mut rx, snap);
             self.flush_tx();
@@ -353,6 +393,14 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         Ok(old.into_iter().flatten().collect())
     }
 
+    /// Pick up the capture that started or stopped (once per change).
+    #[cold]
+    #[inline(never)]
+    fn refresh_tap(&mut self, generation: u64) {
+        self.tap_generation = generation;
+        self.tap = self.taps.session();
+    }
+
     fn drain_inject(&mut self, snap: &Snapshot) {
         if self.queues.inject.is_empty() {
             return;
@@ -390,6 +438,9 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             return;
         };
         if let Err(full) = q.try_push(p) {
+            if let Some(t) = &self.tap {
+                t.on_tx(out as u16, q, self.id as u16);
+            }
             self.ports[out].tx_burst(q);
             q.push(full.element());
         }
@@ -398,8 +449,12 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// Transmit every pending output burst.
     #[inline]
     pub(crate) fn flush_tx(&mut self) {
-        for (port, q) in self.ports.iter_mut().zip(self.tx.iter_mut()) {
+        let (tap, id) = (self.tap.as_deref(), self.id as u16);
+        for (i, (port, q)) in self.ports.iter_mut().zip(self.tx.iter_mut()).enumerate() {
             if !q.is_empty() {
+                if let Some(t) = tap {
+                    t.on_tx(i as u16, q, id);
+                }
                 port.tx_burst(q);
             }
         }
