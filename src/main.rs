@@ -38,6 +38,16 @@ enum Cmd {
         /// Print no per-second lines, only the final summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Serve the gRPC control endpoint (`weir ctl`) on this address
+        /// [default: the config's control.listen, else 127.0.0.1:50051].
+        #[arg(long, value_name = "ADDR", conflicts_with = "no_listen")]
+        listen: Option<std::net::SocketAddr>,
+        /// Also serve the control endpoint on this Unix socket.
+        #[arg(long, value_name = "PATH")]
+        unix: Option<PathBuf>,
+        /// Serve no control endpoint over TCP.
+        #[arg(long)]
+        no_listen: bool,
     },
     /// Validate a config and print it resolved; exits non-zero on error.
     Check {
@@ -86,7 +96,21 @@ fn main() -> ExitCode {
             summary_json,
             no_pin,
             quiet,
-        } => run(config, duration, summary_json, !no_pin, quiet),
+            listen,
+            unix,
+            no_listen,
+        } => {
+            let endpoint = ctrl::api::EndpointOptions {
+                listen: if no_listen {
+                    None
+                } else {
+                    Some(listen.unwrap_or(DEFAULT_LISTEN))
+                },
+                listen_explicit: listen.is_some(),
+                unix,
+            };
+            run(config, duration, summary_json, !no_pin, quiet, endpoint)
+        }
         Cmd::Check { config } => check(config),
         Cmd::Bench {
             cmd: Some(BenchCmd::Fib { args }),
@@ -120,13 +144,21 @@ fn check(path: PathBuf) -> Result<ExitCode> {
     }
 }
 
+/// Where `weir run` serves `weir ctl` unless told otherwise.
+const DEFAULT_LISTEN: std::net::SocketAddr = std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    50051,
+));
+
 fn run(
     path: PathBuf,
     duration: Option<f64>,
     summary_json: Option<PathBuf>,
     pin: bool,
     quiet: bool,
+    endpoint: ctrl::api::EndpointOptions,
 ) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&path).ok();
     let cfg = match Config::load(&path) {
         Ok(c) => c,
         Err(e) => {
@@ -140,6 +172,8 @@ fn run(
     }
     let opts = RunOptions {
         pin,
+        source: text,
+        endpoint: Some(endpoint),
         ..RunOptions::default()
     };
     let mut router = Router::start(cfg, opts)?;
@@ -149,7 +183,7 @@ fn run(
     eprintln!(
         "weir: running {} ({} ports, {} worker{}); Ctrl-C stops",
         path.display(),
-        router.stats().ports.len(),
+        router.stats().ports().len(),
         router.stats().workers.len(),
         if router.stats().workers.len() == 1 {
             ""
@@ -157,6 +191,14 @@ fn run(
             "s"
         },
     );
+    if let Some(e) = router.endpoint() {
+        if let Some(a) = e.addr {
+            eprintln!("weir: control endpoint on {a} (weir ctl --address {a})");
+        }
+        if let Some(u) = &e.unix {
+            eprintln!("weir: control endpoint on unix:{}", u.display());
+        }
+    }
     let start = Instant::now();
     let deadline = duration.map(|d| start + Duration::from_secs_f64(d.max(0.0)));
     let mut prev = report::sample(router.stats());

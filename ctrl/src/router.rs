@@ -150,8 +150,9 @@ pub(crate) fn launch<P: Pool + Send, Q: Port<P> + Send + 'static>(
         external,
     } = opened;
     let nworkers = per_worker.len();
+    let taps = Arc::new(pipeline::CaptureTaps::new());
     let queues: Vec<Arc<WorkerQueues<P::Buf>>> = (0..nworkers)
-        .map(|_| Arc::new(WorkerQueues::new(4096)))
+        .map(|_| Arc::new(WorkerQueues::with_captures(4096, taps.clone())))
         .collect();
     let port_ctl: Vec<Arc<PortControl<Q>>> = (0..nworkers).map(|_| Arc::default()).collect();
     let views: PortViews = Arc::new(ArcSwap::from_pointee(views));
@@ -230,6 +231,7 @@ pub(crate) fn launch<P: Pool + Send, Q: Port<P> + Send + 'static>(
                 job_tx,
                 stats.clone(),
                 rcu.clone(),
+                taps,
                 Instant::now(),
                 cfg.path.clone(),
             );

@@ -315,7 +315,7 @@ fn run(dir: &Path, config: &str, inputs: &[Vec<Vec<u8>>; 2]) -> Run {
     while start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(20));
         let s = router.stats();
-        let ports: Vec<_> = s.ports.iter().map(|p| p.counters()).collect();
+        let ports: Vec<_> = s.ports().iter().map(|p| p.counters()).collect();
         let all_read = ports
             .iter()
             .zip(inputs)
@@ -340,7 +340,7 @@ fn run(dir: &Path, config: &str, inputs: &[Vec<Vec<u8>>; 2]) -> Run {
     let s = router.stats();
     let pipeline = s.pipeline();
     let ports = s
-        .ports
+        .ports()
         .iter()
         .map(|p| {
             let c = p.counters();

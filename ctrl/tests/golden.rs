@@ -129,7 +129,7 @@ fn run_case(name: &str, config: &str, input: &[Vec<u8>]) -> (Vec<Vec<u8>>, Vec<V
     while start.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(20));
         let s = router.stats();
-        let tx: u64 = s.ports.iter().map(|p| p.counters().tx_packets).sum();
+        let tx: u64 = s.ports().iter().map(|p| p.counters().tx_packets).sum();
         let now = (tx, s.pipeline().forwarded);
         if now != last {
             last = now;

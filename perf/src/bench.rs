@@ -319,7 +319,7 @@ fn inline_rate(scn: &Scenario, size: FrameSize, plan: &Plan, pin: bool) -> Resul
         .map(|&n| {
             router
                 .stats()
-                .ports
+                .ports()
                 .iter()
                 .find(|p| &p.name == n)
                 .and_then(|p| p.gen.clone())

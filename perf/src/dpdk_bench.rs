@@ -249,7 +249,7 @@ mod imp {
 
     fn counts(r: &Router) -> (u64, u64) {
         r.stats()
-            .ports
+            .ports()
             .iter()
             .map(|p| p.counters())
             .fold((0, 0), |(rx, tx), c| (rx + c.rx_packets, tx + c.tx_packets))

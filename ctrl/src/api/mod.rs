@@ -59,6 +59,31 @@ impl Drop for Endpoint {
     }
 }
 
+/// How long open calls (streams, a client that keeps its connection) may
+/// go on after the endpoint was told to stop.
+const GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Run a server until `stop` turns true, then give it [`GRACE`] to finish
+/// and drop it (closing its connections).
+async fn run_until_stopped<F, E>(serve: F, stop: &mut tokio::sync::watch::Receiver<bool>)
+where
+    F: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let stopped = async {
+        let _ = stop.wait_for(|s| *s).await;
+        tokio::time::sleep(GRACE).await;
+    };
+    tokio::select! {
+        r = serve => {
+            if let Err(e) = r {
+                tracing::error!("control endpoint: {e}");
+            }
+        }
+        () = stopped => {}
+    }
+}
+
 /// Bind the endpoint's sockets (errors name the address) and serve
 /// `service` on a thread of its own until [`Endpoint::stop`].
 pub fn start<P: pmd::Pool + Send + 'static>(
@@ -129,15 +154,10 @@ pub fn start<P: pmd::Pool + Send + 'static>(
                         Ok(l) => {
                             tasks.spawn(async move {
                                 let incoming = tokio_stream::wrappers::TcpListenerStream::new(l);
-                                let r = tonic::transport::Server::builder()
+                                let serve = tonic::transport::Server::builder()
                                     .add_service(svc)
-                                    .serve_with_incoming_shutdown(incoming, async move {
-                                        let _ = stop.wait_for(|s| *s).await;
-                                    })
-                                    .await;
-                                if let Err(e) = r {
-                                    tracing::error!("control endpoint: {e}");
-                                }
+                                    .serve_with_incoming(incoming);
+                                run_until_stopped(serve, &mut stop).await;
                             });
                         }
                         Err(e) => tracing::error!("control endpoint: {e}"),
@@ -149,15 +169,10 @@ pub fn start<P: pmd::Pool + Send + 'static>(
                         Ok(l) => {
                             tasks.spawn(async move {
                                 let incoming = tokio_stream::wrappers::UnixListenerStream::new(l);
-                                let r = tonic::transport::Server::builder()
+                                let serve = tonic::transport::Server::builder()
                                     .add_service(svc)
-                                    .serve_with_incoming_shutdown(incoming, async move {
-                                        let _ = stop.wait_for(|s| *s).await;
-                                    })
-                                    .await;
-                                if let Err(e) = r {
-                                    tracing::error!("control endpoint: {e}");
-                                }
+                                    .serve_with_incoming(incoming);
+                                run_until_stopped(serve, &mut stop).await;
                             });
                         }
                         Err(e) => tracing::error!("control endpoint: {e}"),

@@ -18,7 +18,9 @@ use crate::apply::ApplyError;
 use crate::config::{Config, ConfigError, Env};
 use crate::control::{Control, Job};
 use crate::router::Stats;
+use pipeline::capture::{CaptureFilter, CaptureSpec, Direction, Prefix};
 use pipeline::state::Rcu;
+use pipeline::CaptureTaps;
 use pmd::Pool;
 use prost::Message;
 use std::net::Ipv4Addr;
@@ -37,6 +39,7 @@ pub struct Service<P: Pool> {
     jobs: crossbeam_channel::Sender<Job<P>>,
     stats: Stats,
     rcu: Rcu,
+    taps: Arc<CaptureTaps>,
     started: Instant,
     /// The config file the router started from (relative paths in
     /// candidates without a name resolve against it).
@@ -49,6 +52,7 @@ impl<P: Pool> Service<P> {
         jobs: crossbeam_channel::Sender<Job<P>>,
         stats: Stats,
         rcu: Rcu,
+        taps: Arc<CaptureTaps>,
         started: Instant,
         path: PathBuf,
     ) -> Self {
@@ -56,6 +60,7 @@ impl<P: Pool> Service<P> {
             jobs,
             stats,
             rcu,
+            taps,
             started,
             path,
         }
@@ -355,10 +360,119 @@ impl<P: Pool + Send + 'static> Weir for Service<P> {
 
     async fn capture(
         &self,
-        _req: Request<proto::CaptureRequest>,
+        req: Request<proto::CaptureRequest>,
     ) -> Result<Response<Self::CaptureStream>, Status> {
-        Err(Status::unimplemented("capture is not built yet"))
+        let req = req.into_inner();
+        let ports = self.stats.ports();
+        let port = ports
+            .iter()
+            .position(|p| p.name == req.interface)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+                Status::not_found(format!(
+                    "no port {:?} (ports: {})",
+                    req.interface,
+                    names.join(", ")
+                ))
+            })?;
+        let mut spec = CaptureSpec::new(port as u16, direction(req.direction)?);
+        spec.count = (req.count > 0).then_some(req.count);
+        spec.snaplen = req.snaplen;
+        spec.filter = filter(req.filter.unwrap_or_default())?;
+        let handle = self.taps.start(spec).map_err(|e| match e {
+            pipeline::capture::CaptureError::Busy { port } => Status::resource_exhausted(format!(
+                "a capture is already running on {}; one at a time",
+                ports
+                    .get(usize::from(port))
+                    .map_or("?", |p| p.name.as_str())
+            )),
+            e => Status::invalid_argument(e.to_string()),
+        })?;
+        tracing::info!(port = %req.interface, "capture started");
+        let limit = req.count;
+        let s = async_stream(move |tx| async move {
+            let mut sent = 0u64;
+            let mut reported_drops = 0u64;
+            let mut idle = tokio::time::interval(Duration::from_millis(2));
+            'outer: loop {
+                while let Some(r) = handle.try_recv() {
+                    let dropped = handle.stats().dropped;
+                    let pkt = proto::CapturedPacket {
+                        timestamp_ns: r.timestamp_ns,
+                        direction: if r.direction == Direction::Tx {
+                            "tx"
+                        } else {
+                            "rx"
+                        }
+                        .into(),
+                        length: r.orig_len,
+                        data: r.data().to_vec(),
+                        dropped: dropped - reported_drops,
+                    };
+                    reported_drops = dropped;
+                    handle.recycle(r);
+                    if tx.send(Ok(pkt)).await.is_err() {
+                        break 'outer;
+                    }
+                    sent += 1;
+                    if limit > 0 && sent >= limit {
+                        break 'outer;
+                    }
+                }
+                if handle.is_finished() || tx.is_closed() {
+                    break;
+                }
+                idle.tick().await;
+            }
+            tracing::info!(packets = sent, "capture ended");
+            drop(handle);
+        });
+        Ok(Response::new(s))
     }
+}
+
+fn direction(d: i32) -> Result<Direction, Status> {
+    use proto::capture_request::Direction as D;
+    match D::try_from(d) {
+        Ok(D::Both) => Ok(Direction::Both),
+        Ok(D::Rx) => Ok(Direction::Rx),
+        Ok(D::Tx) => Ok(Direction::Tx),
+        Err(_) => Err(Status::invalid_argument(format!("unknown direction {d}"))),
+    }
+}
+
+fn filter(f: proto::CaptureFilter) -> Result<CaptureFilter, Status> {
+    let prefix = |s: &str| -> Result<Option<Prefix>, Status> {
+        if s.is_empty() {
+            return Ok(None);
+        }
+        let (a, l) = parse_prefix(s)?;
+        Prefix::new(a, l)
+            .map(Some)
+            .map_err(|e| Status::invalid_argument(e.to_string()))
+    };
+    let proto_ = match f.protocol {
+        None => None,
+        Some(p) => Some(u8::try_from(p).map_err(|_| {
+            Status::invalid_argument(format!("protocol {p} is not an IP protocol number"))
+        })?),
+    };
+    let vlan = match f.vlan {
+        None => None,
+        Some(v) if v < 4095 => Some(v as u16),
+        Some(v) => {
+            return Err(Status::invalid_argument(format!(
+                "vlan {v} is not a VLAN ID"
+            )))
+        }
+    };
+    Ok(CaptureFilter {
+        src: prefix(&f.src)?,
+        dst: prefix(&f.dst)?,
+        host: prefix(&f.host)?,
+        proto: proto_,
+        vlan,
+    })
 }
 
 /// A stream fed by a task: `f` gets the sending half of a small channel.
