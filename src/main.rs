@@ -48,6 +48,20 @@ enum Cmd {
         /// Serve no control endpoint over TCP.
         #[arg(long)]
         no_listen: bool,
+        /// Serve Prometheus metrics on this address [default: the config's
+        /// control.metrics, else 127.0.0.1:9469].
+        #[arg(long, value_name = "ADDR", conflicts_with = "no_metrics")]
+        metrics: Option<std::net::SocketAddr>,
+        /// Serve no metrics.
+        #[arg(long)]
+        no_metrics: bool,
+        /// Log format: `human` (default) or `json` (one object per line).
+        #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json"])]
+        log_format: String,
+        /// Log level or filter (as RUST_LOG: `info`, `debug`,
+        /// `ctrl=debug`) [default: RUST_LOG, else info].
+        #[arg(long, value_name = "FILTER")]
+        log_level: Option<String>,
     },
     /// Validate a config and print it resolved; exits non-zero on error.
     Check {
@@ -99,17 +113,20 @@ fn main() -> ExitCode {
             listen,
             unix,
             no_listen,
+            metrics,
+            no_metrics,
+            log_format,
+            log_level,
         } => {
-            let endpoint = ctrl::api::EndpointOptions {
-                listen: if no_listen {
-                    None
-                } else {
-                    Some(listen.unwrap_or(DEFAULT_LISTEN))
-                },
-                listen_explicit: listen.is_some(),
+            ctrl::logging::init_logging(log_format == "json", log_level.as_deref());
+            let flags = EndpointFlags {
+                listen,
                 unix,
+                no_listen,
+                metrics,
+                no_metrics,
             };
-            run(config, duration, summary_json, !no_pin, quiet, endpoint)
+            run(config, duration, summary_json, !no_pin, quiet, flags)
         }
         Cmd::Check { config } => check(config),
         Cmd::Bench {
@@ -156,7 +173,7 @@ fn run(
     summary_json: Option<PathBuf>,
     pin: bool,
     quiet: bool,
-    endpoint: ctrl::api::EndpointOptions,
+    flags: EndpointFlags,
 ) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&path).ok();
     let cfg = match Config::load(&path) {
@@ -172,8 +189,8 @@ fn run(
     }
     let opts = RunOptions {
         pin,
+        endpoint: Some(flags.apply(cfg.endpoint.clone())),
         source: text,
-        endpoint: Some(endpoint),
         ..RunOptions::default()
     };
     let mut router = Router::start(cfg, opts)?;
@@ -197,6 +214,9 @@ fn run(
         }
         if let Some(u) = &e.unix {
             eprintln!("weir: control endpoint on unix:{}", u.display());
+        }
+        if let Some(m) = e.metrics {
+            eprintln!("weir: metrics on http://{m}/metrics");
         }
     }
     let start = Instant::now();

@@ -121,6 +121,9 @@ pub struct Control<P: Pool> {
     pub(crate) neighbors: NeighborTable<P::Buf>,
     /// The routes the FIBs were built from.
     pub(crate) rib: Rib,
+    /// VRFs with their route counts, for readers on other threads (the
+    /// metrics endpoint); refreshed when the routes change.
+    pub(crate) vrf_view: Arc<arc_swap::ArcSwap<Vec<crate::api::proto::Vrf>>>,
     /// The running config's text and version.
     pub(crate) source: ConfigSource,
     /// Opens and swaps ports when a config change adds or removes
@@ -222,6 +225,7 @@ impl<P: Pool> Control<P> {
             queues,
             neighbors,
             rib,
+            vrf_view: Arc::default(),
             source: ConfigSource {
                 text: String::new(),
                 version: 1,
@@ -245,8 +249,14 @@ impl<P: Pool> Control<P> {
             actions: Vec::new(),
             warnings,
         };
+        c.vrf_view.store(Arc::new(crate::api::views::vrfs(&c).vrfs));
         c.publish();
         c
+    }
+
+    /// VRFs with their route counts, kept current.
+    pub fn vrf_view(&self) -> &Arc<arc_swap::ArcSwap<Vec<crate::api::proto::Vrf>>> {
+        &self.vrf_view
     }
 
     /// Take jobs from other threads (see [`Job`]).
@@ -614,6 +624,8 @@ impl<P: Pool> Control<P> {
         self.fibs = Arc::new(rib.build_fibs(&mut self.neighbors, self.cfg.interfaces.len()));
         self.policies = Arc::new(rib::policies(&self.cfg, &mut self.neighbors, down));
         self.rib = rib;
+        self.vrf_view
+            .store(Arc::new(crate::api::views::vrfs(self).vrfs));
         warnings
     }
 

@@ -15,6 +15,7 @@ pub mod config;
 pub mod control;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
+pub mod logging;
 pub mod neighbor;
 pub mod ports;
 pub mod report;

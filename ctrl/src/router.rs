@@ -38,7 +38,7 @@ pub struct RunOptions {
     pub source: Option<String>,
     /// Serve the control endpoint (gRPC) here; `None`: no endpoint (tests
     /// running many routers in one process).
-    pub endpoint: Option<crate::api::EndpointOptions>,
+    pub endpoint: Option<crate::config::ControlEndpoint>,
 }
 
 impl Default for RunOptions {
@@ -173,6 +173,7 @@ pub(crate) fn launch<P: Pool + Send, Q: Port<P> + Send + 'static>(
     control.set_jobs(job_rx);
     let warnings = control.warnings.clone();
     let rcu = control.rcu().clone();
+    let control_vrfs = control.vrf_view().clone();
     let stats = Stats {
         ports: views,
         workers: (0..nworkers).map(|_| Arc::default()).collect(),
@@ -235,7 +236,14 @@ pub(crate) fn launch<P: Pool + Send, Q: Port<P> + Send + 'static>(
                 Instant::now(),
                 cfg.path.clone(),
             );
-            match crate::api::start(svc, eo) {
+            let vrfs = control_vrfs;
+            let (m_stats, m_rcu, started) = (stats.clone(), rcu.clone(), Instant::now());
+            let metrics: crate::api::MetricsSource = Arc::new(move || {
+                let g = m_rcu.load().generation;
+                let c = crate::api::views::counters(&m_stats, started, g);
+                crate::api::metrics::render(&c, &vrfs.load())
+            });
+            match crate::api::start(svc, eo, metrics) {
                 Ok(e) => e,
                 Err(e) => {
                     stop.store(true, Ordering::Relaxed);

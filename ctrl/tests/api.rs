@@ -4,8 +4,7 @@
 //! lost or misrouted.
 
 use ctrl::api::proto::{self, weir_client::WeirClient};
-use ctrl::api::EndpointOptions;
-use ctrl::config::{Config, Env};
+use ctrl::config::{Config, ControlEndpoint, Env, ListenAddr};
 use ctrl::router::{Router, RunOptions};
 use prost::Message;
 use std::net::SocketAddr;
@@ -80,10 +79,13 @@ fn start(text: &str) -> (Router, SocketAddr) {
         RunOptions {
             pin: false,
             source: Some(text.to_string()),
-            endpoint: Some(EndpointOptions {
-                listen: Some("127.0.0.1:0".parse().unwrap()),
-                listen_explicit: true,
-                unix: None,
+            endpoint: Some(ControlEndpoint {
+                listen: Some(ListenAddr {
+                    addr: "127.0.0.1:0".parse().unwrap(),
+                    explicit: true,
+                }),
+                metrics: None,
+                ..ControlEndpoint::default()
             }),
             ..RunOptions::default()
         },

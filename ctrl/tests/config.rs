@@ -485,7 +485,7 @@ fn type_errors_and_unknown_keys_are_all_reported() {
         .map(|d| format!("{}:{} {}: {}", d.line, d.col, d.field, d.message))
         .collect();
     let want = [
-        "2:1 vrfs: unknown key \"vrfs\"; did you mean \"vrf\"? (allowed: workers, dpdk, vrf, interface, tunnel, route, neighbor, policy)",
+        "2:1 vrfs: unknown key \"vrfs\"; did you mean \"vrf\"? (allowed: workers, dpdk, vrf, interface, tunnel, route, neighbor, policy, control)",
         "3:9 route: expected an array of tables ([[route]]), found a table",
         "6:9 workers.cores: expected an array of integers, found an integer",
         "7:1 workers.pool: unknown key \"pool\"; did you mean \"pool_size\"? (allowed: cores, control_core, pool_size)",
@@ -3090,6 +3090,14 @@ vrf BGP (table 2, rd 65000:2)
     10.1.0.0/16     1         static     via 10.75.0.1 dev Tunnel76
     10.75.0.0/30    0         connected  dev Tunnel76
     203.0.113.0/24  0         connected  dev inet
+
+control
+  grpc       127.0.0.1:50051 (default)
+  unix       none
+  metrics    http://127.0.0.1:9469/metrics (default)
+  tls        off
+  client ca  none
+  token      none
 "#;
 
 #[test]

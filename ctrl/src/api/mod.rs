@@ -1,6 +1,8 @@
 //! The control endpoint: gRPC (`proto/weir.proto`), served next to the
 //! control thread, and its Prometheus metrics.
 
+pub mod auth;
+pub mod metrics;
 pub mod server;
 pub mod views;
 
@@ -10,23 +12,13 @@ pub mod proto {
     tonic::include_proto!("weir.v1");
 }
 
+use crate::config::{ControlEndpoint, ListenAddr};
 use anyhow::{Context, Result};
+use auth::EndpointSecurity;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::thread::JoinHandle;
-
-/// Where to serve the endpoint (from the config's `[control]` section
-/// and `weir run`'s flags).
-#[derive(Clone, Debug, Default)]
-pub struct EndpointOptions {
-    /// gRPC over TCP.
-    pub listen: Option<SocketAddr>,
-    /// Whether `listen` was asked for explicitly: a busy explicit address
-    /// is an error, a busy default one only a warning.
-    pub listen_explicit: bool,
-    /// gRPC over a Unix socket.
-    pub unix: Option<PathBuf>,
-}
 
 /// A running endpoint: its thread and where it listens.
 pub struct Endpoint {
@@ -34,6 +26,8 @@ pub struct Endpoint {
     pub addr: Option<SocketAddr>,
     /// The Unix socket gRPC is served on, if any.
     pub unix: Option<PathBuf>,
+    /// The address Prometheus metrics are served on, if any.
+    pub metrics: Option<SocketAddr>,
     shutdown: Option<tokio::sync::watch::Sender<bool>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -65,7 +59,7 @@ const GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Run a server until `stop` turns true, then give it [`GRACE`] to finish
 /// and drop it (closing its connections).
-async fn run_until_stopped<F, E>(serve: F, stop: &mut tokio::sync::watch::Receiver<bool>)
+async fn run_until_stopped<F, E>(serve: F, mut stop: tokio::sync::watch::Receiver<bool>)
 where
     F: std::future::Future<Output = Result<(), E>>,
     E: std::fmt::Display,
@@ -84,53 +78,75 @@ where
     }
 }
 
-/// Bind the endpoint's sockets (errors name the address) and serve
-/// `service` on a thread of its own until [`Endpoint::stop`].
+/// Bind `l` (a busy default address is only a warning: `None`), after
+/// checking that a non-loopback address is secured.
+fn bind(
+    what: &str,
+    l: &ListenAddr,
+    security: &EndpointSecurity,
+) -> Result<Option<std::net::TcpListener>> {
+    auth::require_loopback_or_secure(l.addr, security)
+        .with_context(|| format!("control.{what}"))?;
+    match std::net::TcpListener::bind(l.addr) {
+        Ok(s) => {
+            s.set_nonblocking(true)?;
+            Ok(Some(s))
+        }
+        Err(e) if !l.explicit && e.kind() == std::io::ErrorKind::AddrInUse => {
+            tracing::warn!(
+                "control.{what}: {} is in use (another weir?); not serving it (set control.{what})",
+                l.addr
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e).with_context(|| format!("control.{what}: binding {}", l.addr)),
+    }
+}
+
+/// What the metrics endpoint serves: the text, made when asked.
+pub type MetricsSource = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Bind the endpoint's sockets (errors name the address; nothing is left
+/// bound on error) and serve `service` (and `metrics`) on a thread of its
+/// own until [`Endpoint::stop`]. `None` when `endpoint` serves nothing.
 pub fn start<P: pmd::Pool + Send + 'static>(
     service: server::Service<P>,
-    opts: &EndpointOptions,
+    endpoint: &ControlEndpoint,
+    metrics: MetricsSource,
 ) -> Result<Option<Endpoint>> {
-    let tcp = match opts.listen {
+    let security = Arc::new(EndpointSecurity::from_config(endpoint)?);
+    let tcp = match &endpoint.listen {
+        Some(l) => bind("listen", l, &security)?,
         None => None,
-        Some(addr) => match std::net::TcpListener::bind(addr) {
-            Ok(l) => Some(l),
-            Err(e) if !opts.listen_explicit && e.kind() == std::io::ErrorKind::AddrInUse => {
-                tracing::warn!(
-                    "control endpoint not started: {addr} is in use (another weir?); set control.listen or --listen"
-                );
-                None
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("control endpoint: binding {addr}"));
-            }
-        },
     };
-    let unix = match &opts.unix {
+    let http = match &endpoint.metrics {
+        Some(l) => bind("metrics", l, &security)?,
+        None => None,
+    };
+    let unix = match &endpoint.unix {
         None => None,
         Some(path) => {
             if std::os::unix::net::UnixStream::connect(path).is_ok() {
                 anyhow::bail!(
-                    "control endpoint: {} is in use by a running process",
+                    "control.unix: {} is in use by a running process",
                     path.display()
                 );
             }
             let _ = std::fs::remove_file(path);
             let l = std::os::unix::net::UnixListener::bind(path)
-                .with_context(|| format!("control endpoint: binding {}", path.display()))?;
+                .with_context(|| format!("control.unix: binding {}", path.display()))?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            l.set_nonblocking(true)?;
             Some(l)
         }
     };
-    if tcp.is_none() && unix.is_none() {
+    if tcp.is_none() && unix.is_none() && http.is_none() {
         return Ok(None);
     }
     let addr = tcp.as_ref().and_then(|l| l.local_addr().ok());
-    for l in tcp.iter() {
-        l.set_nonblocking(true)?;
-    }
-    for l in unix.iter() {
-        l.set_nonblocking(true)?;
-    }
-    let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
+    let metrics_addr = http.as_ref().and_then(|l| l.local_addr().ok());
+    let (shutdown, stopped) = tokio::sync::watch::channel(false);
     let thread = std::thread::Builder::new()
         .name("weir-api".into())
         .spawn(move || {
@@ -144,49 +160,78 @@ pub fn start<P: pmd::Pool + Send + 'static>(
                     return;
                 }
             };
-            rt.block_on(async move {
-                let svc = proto::weir_server::WeirServer::new(service);
-                let mut tasks = tokio::task::JoinSet::new();
-                if let Some(l) = tcp {
-                    let svc = svc.clone();
-                    let mut stop = stopped.clone();
-                    match tokio::net::TcpListener::from_std(l) {
-                        Ok(l) => {
-                            tasks.spawn(async move {
-                                let incoming = tokio_stream::wrappers::TcpListenerStream::new(l);
-                                let serve = tonic::transport::Server::builder()
-                                    .add_service(svc)
-                                    .serve_with_incoming(incoming);
-                                run_until_stopped(serve, &mut stop).await;
-                            });
-                        }
-                        Err(e) => tracing::error!("control endpoint: {e}"),
-                    }
-                }
-                if let Some(l) = unix {
-                    let mut stop = stopped.clone();
-                    match tokio::net::UnixListener::from_std(l) {
-                        Ok(l) => {
-                            tasks.spawn(async move {
-                                let incoming = tokio_stream::wrappers::UnixListenerStream::new(l);
-                                let serve = tonic::transport::Server::builder()
-                                    .add_service(svc)
-                                    .serve_with_incoming(incoming);
-                                run_until_stopped(serve, &mut stop).await;
-                            });
-                        }
-                        Err(e) => tracing::error!("control endpoint: {e}"),
-                    }
-                }
-                let _ = stopped.wait_for(|s| *s).await;
-                while tasks.join_next().await.is_some() {}
-            });
+            rt.block_on(serve_all(
+                service, security, tcp, unix, http, metrics, stopped,
+            ));
         })
         .context("spawning the control endpoint's thread")?;
     Ok(Some(Endpoint {
         addr,
-        unix: opts.unix.clone(),
+        unix: endpoint.unix.clone(),
+        metrics: metrics_addr,
         shutdown: Some(shutdown),
         thread: Some(thread),
     }))
+}
+
+/// Serve every listener until `stopped`.
+async fn serve_all<P: pmd::Pool + Send + 'static>(
+    service: server::Service<P>,
+    security: Arc<EndpointSecurity>,
+    tcp: Option<std::net::TcpListener>,
+    unix: Option<std::os::unix::net::UnixListener>,
+    http: Option<std::net::TcpListener>,
+    metrics: MetricsSource,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let svc = proto::weir_server::WeirServer::with_interceptor(service, security.interceptor());
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(l) = tcp
+        .map(tokio::net::TcpListener::from_std)
+        .transpose()
+        .ok()
+        .flatten()
+    {
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = security.tls() {
+            match builder.tls_config(tls.clone()) {
+                Ok(b) => builder = b,
+                Err(e) => {
+                    tracing::error!("control endpoint: TLS: {e}");
+                    return;
+                }
+            }
+        }
+        let serve = builder
+            .add_service(svc.clone())
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l));
+        tasks.spawn(run_until_stopped(serve, stopped.clone()));
+    }
+    if let Some(l) = unix
+        .map(tokio::net::UnixListener::from_std)
+        .transpose()
+        .ok()
+        .flatten()
+    {
+        // The socket's permissions guard it: no TLS, the token still counts.
+        let serve = tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(l));
+        tasks.spawn(run_until_stopped(serve, stopped.clone()));
+    }
+    if let Some(l) = http
+        .map(tokio::net::TcpListener::from_std)
+        .transpose()
+        .ok()
+        .flatten()
+    {
+        let serve = async move {
+            metrics::serve(l, security, metrics).await;
+            Ok::<(), String>(())
+        };
+        tasks.spawn(run_until_stopped(serve, stopped.clone()));
+    }
+    let mut stopped = stopped;
+    let _ = stopped.wait_for(|s| *s).await;
+    while tasks.join_next().await.is_some() {}
 }

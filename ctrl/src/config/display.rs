@@ -1,6 +1,6 @@
 //! The resolved config as text, for `weir check`: workers, then each VRF
 //! with its imports, interfaces, tunnels, routes (connected and static)
-//! and neighbors.
+//! and neighbors, policies, and the control endpoint.
 //!
 //! The layout is stable (same config, same text) and aligned:
 //!
@@ -56,14 +56,22 @@
 //!     0.0.0.0/0     200       static     via 203.0.113.1 dev inet vrf BGP
 //!     10.20.0.0/16  1         static     dev Tunnel75
 //!     10.75.0.0/30  0         connected  dev Tunnel75
+//!
+//! control
+//!   grpc       127.0.0.1:50051 (default)
+//!   unix       none
+//!   metrics    http://127.0.0.1:9469/metrics (default)
+//!   tls        off
+//!   client ca  none
+//!   token      none
 //! ```
 
 use std::fmt::{self, Write};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use super::{
-    format_mac, Config, DpdkOptions, Driver, FrameSize, IfRef, Policy, PolicyScope, PolicyTarget,
-    Repeat, RouteAction, Tunnel,
+    format_mac, Config, DpdkOptions, Driver, FrameSize, IfRef, ListenAddr, Policy, PolicyScope,
+    PolicyTarget, Repeat, RouteAction, TokenSource, Tunnel,
 };
 
 impl fmt::Display for Config {
@@ -351,7 +359,54 @@ impl Config {
             }
             table(out, "  ", &rows)?;
         }
+        writeln!(out)?;
+        writeln!(out, "control")?;
+        table(out, "  ", &self.endpoint_rows())?;
         Ok(())
+    }
+
+    /// The rows of `[control]`, defaults included; secrets are not shown.
+    fn endpoint_rows(&self) -> Vec<Vec<String>> {
+        let e = &self.endpoint;
+        let addr = |a: Option<ListenAddr>, url: &dyn Fn(SocketAddr) -> String| match a {
+            None => "off".to_owned(),
+            Some(a) if a.explicit => url(a.addr),
+            Some(a) => format!("{} (default)", url(a.addr)),
+        };
+        let scheme = if e.tls.is_some() { "https" } else { "http" };
+        let (tls, client_ca) = match &e.tls {
+            None => ("off".to_owned(), "none".to_owned()),
+            Some(t) => (
+                format!("cert {}, key {}", t.cert.display(), t.key.display()),
+                t.client_ca.as_ref().map_or_else(
+                    || "none (client certificates not asked for)".to_owned(),
+                    |ca| format!("{} (client certificates required)", ca.display()),
+                ),
+            ),
+        };
+        let token = match &e.token {
+            None => "none".to_owned(),
+            Some(t) => match &t.source {
+                TokenSource::File(p) => format!("from {}", p.display()),
+                TokenSource::Inline => "inline".to_owned(),
+            },
+        };
+        vec![
+            row(["grpc", &addr(e.listen, &|a| a.to_string())]),
+            row([
+                "unix",
+                &e.unix
+                    .as_ref()
+                    .map_or_else(|| "none".to_owned(), |p| p.display().to_string()),
+            ]),
+            row([
+                "metrics",
+                &addr(e.metrics, &|a| format!("{scheme}://{a}/metrics")),
+            ]),
+            row(["tls", &tls]),
+            row(["client ca", &client_ca]),
+            row(["token", &token]),
+        ]
     }
 
     fn policy_scope(&self, p: &Policy) -> String {

@@ -98,7 +98,22 @@
 //! interface = "gen1"
 //! address = "10.2.0.2"      # inside one of the interface's subnets
 //! mac = "02:00:00:00:02:02"
+//!
+//! [control]                 # optional: the control endpoint
+//! listen = "127.0.0.1:50051"  # gRPC over TCP (the default); "none": off
+//! unix = "weir.sock"        # optional: gRPC on a Unix socket too
+//! metrics = "127.0.0.1:9469"  # Prometheus /metrics (the default); "none"
+//! tls = { cert = "server.pem", key = "server.key", client_ca = "ca.pem" }
+//!                           # optional; client_ca: require client certs
+//! token_file = "token"      # optional bearer token: the file's first line
+//! # token = "s3cret"        # or inline (a file keeps it out of the config)
 //! ```
+//!
+//! In `[control]`, paths are relative to the config file's directory;
+//! certificates, key and token file are read when the config is checked.
+//! An address that is not loopback needs `tls` (`cert`, `key`) and client
+//! authentication (`tls.client_ca`, a token or both); see
+//! [`ControlEndpoint`].
 //!
 //! Driver tables (see [`GenOptions`], [`MemOptions`], [`PcapOptions`],
 //! [`AfPacketOptions`], [`DpdkPortOptions`] for every key and its default):
@@ -163,6 +178,7 @@
 
 mod diff;
 mod display;
+mod endpoint;
 mod error;
 mod raw;
 mod resolve;
@@ -175,6 +191,10 @@ use std::str::FromStr;
 use serde::{Serialize, Serializer};
 
 pub use diff::{Change, ChangeKind};
+pub use endpoint::{
+    is_loopback, ControlEndpoint, ControlTls, ListenAddr, Secret, Token, TokenSource,
+    DEFAULT_CONTROL_LISTEN, DEFAULT_CONTROL_PORT, DEFAULT_METRICS_LISTEN, DEFAULT_METRICS_PORT,
+};
 pub use error::{ConfigError, Diagnostic};
 
 /// Facts about the machine that validation depends on.
@@ -227,6 +247,9 @@ pub struct Config {
     pub neighbors: Vec<Neighbor>,
     /// Policy routing rules, in file order (the first match decides).
     pub policies: Vec<Policy>,
+    /// The `[control]` section: the control endpoint's addresses and
+    /// security (the defaults without the section).
+    pub endpoint: ControlEndpoint,
 }
 
 /// Worker threads and the packet buffer pool.

@@ -338,6 +338,7 @@ pub(crate) struct RawConfig {
     pub routes: Vec<RawRoute>,
     pub neighbors: Vec<RawNeighbor>,
     pub policies: Vec<RawPolicy>,
+    pub control: Option<RawControl>,
 }
 
 /// `[workers]`.
@@ -357,6 +358,25 @@ pub(crate) struct RawDpdk {
     pub file_prefix: Field<String>,
     pub mbufs: Field<i64>,
     pub mbuf_cache: Field<i64>,
+}
+
+/// `[control]`.
+#[derive(Debug)]
+pub(crate) struct RawControl {
+    pub listen: Field<String>,
+    pub unix: Field<String>,
+    pub metrics: Field<String>,
+    pub tls: Field<RawControlTls>,
+    pub token_file: Field<String>,
+    pub token: Field<String>,
+}
+
+/// `tls = { ... }` of `[control]`.
+#[derive(Debug)]
+pub(crate) struct RawControlTls {
+    pub cert: Field<String>,
+    pub key: Field<String>,
+    pub client_ca: Field<String>,
 }
 
 /// One `[[vrf]]`.
@@ -595,8 +615,45 @@ fn read_root(root: Node, diags: &RefCell<Vec<RawDiag>>) -> RawConfig {
     for (path, el) in t.array_of_tables("policy", "interface") {
         raw.policies.push(read_policy(path, el));
     }
+    if let Some((key, node)) = t.take("control") {
+        if let Some(c) = t.sub_table(&key, node) {
+            raw.control = Some(read_control(c));
+        }
+    }
     t.finish();
     raw
+}
+
+fn read_control(mut t: Table<'_>) -> RawControl {
+    let listen = t.string("listen");
+    let unix = t.string("unix");
+    let metrics = t.string("metrics");
+    let tls = match t.take("tls") {
+        None => Field::Absent,
+        Some((key, node)) => match t.sub_table(&key, node) {
+            Some(mut k) => {
+                let span = k.span.clone();
+                let tls = RawControlTls {
+                    cert: k.string("cert"),
+                    key: k.string("key"),
+                    client_ca: k.string("client_ca"),
+                };
+                k.finish();
+                Field::Present(Spanned::new(span, tls))
+            }
+            None => Field::Invalid,
+        },
+    };
+    let c = RawControl {
+        listen,
+        unix,
+        metrics,
+        tls,
+        token_file: t.string("token_file"),
+        token: t.string("token"),
+    };
+    t.finish();
+    c
 }
 
 fn read_workers(mut t: Table<'_>) -> RawWorkers {

@@ -198,6 +198,7 @@ pub(crate) fn resolve(
     let routes = routes(&raw.routes, &vrfs, &interfaces, &tunnels, &mut cx);
     let neighbors = neighbors(&raw.neighbors, &interfaces, &tunnels, &mut cx);
     let policies = policies(&raw.policies, &vrfs, &interfaces, &tunnels, &mut cx);
+    let endpoint = super::endpoint::resolve(raw.control.as_ref(), ctx.dir, cx.diags);
 
     Config {
         path: path.to_path_buf(),
@@ -209,6 +210,7 @@ pub(crate) fn resolve(
         routes,
         neighbors,
         policies,
+        endpoint,
     }
 }
 
