@@ -1,5 +1,8 @@
 //! `weir`: the command-line front end. Thin: parsing arguments, then
-//! calling into `ctrl` (run, check) or `perf` (bench).
+//! calling into `ctrl` (run, check), `perf` (bench) or [`ctl`] (the client
+//! of a running router's control endpoint).
+
+mod ctl;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -77,6 +80,9 @@ enum Cmd {
         #[command(subcommand)]
         cmd: Option<BenchCmd>,
     },
+    /// Talk to a running router's control endpoint: show state, apply
+    /// config, capture packets, watch rates.
+    Ctl(Box<ctl::CtlArgs>),
 }
 
 #[derive(Subcommand)]
@@ -138,6 +144,7 @@ fn main() -> ExitCode {
             ..
         } => perf::bench::compare_cli(&a, &b, tolerance).map(|()| ExitCode::SUCCESS),
         Cmd::Bench { args, cmd: None } => perf::cli(&args).map(|()| ExitCode::SUCCESS),
+        Cmd::Ctl(args) => ctl::main(*args),
     };
     match r {
         Ok(code) => code,
