@@ -168,11 +168,43 @@ fn check(path: PathBuf) -> Result<ExitCode> {
     }
 }
 
-/// Where `weir run` serves `weir ctl` unless told otherwise.
-const DEFAULT_LISTEN: std::net::SocketAddr = std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
-    std::net::Ipv4Addr::LOCALHOST,
-    50051,
-));
+/// `weir run`'s flags about the control endpoint: they override the
+/// config's `[control]` section.
+struct EndpointFlags {
+    listen: Option<std::net::SocketAddr>,
+    unix: Option<PathBuf>,
+    no_listen: bool,
+    metrics: Option<std::net::SocketAddr>,
+    no_metrics: bool,
+}
+
+impl EndpointFlags {
+    fn apply(self, mut e: ctrl::config::ControlEndpoint) -> ctrl::config::ControlEndpoint {
+        use ctrl::config::ListenAddr;
+        if let Some(addr) = self.listen {
+            e.listen = Some(ListenAddr {
+                addr,
+                explicit: true,
+            });
+        }
+        if self.no_listen {
+            e.listen = None;
+        }
+        if let Some(addr) = self.metrics {
+            e.metrics = Some(ListenAddr {
+                addr,
+                explicit: true,
+            });
+        }
+        if self.no_metrics {
+            e.metrics = None;
+        }
+        if self.unix.is_some() {
+            e.unix = self.unix;
+        }
+        e
+    }
+}
 
 fn run(
     path: PathBuf,
