@@ -374,6 +374,16 @@ impl<P: Pool> Control<P> {
         let warnings = self.derive_routes(&down);
         let snapshot = self.build_snapshot();
         if renumbered {
+            // A capture names its port by number: end it if that moves
+            // (before the workers swap, so none copies a wrong port).
+            if let (Some(taps), Some(spec)) =
+                (&self.taps, self.taps.as_ref().and_then(|t| t.running()))
+            {
+                let p = usize::from(spec.port);
+                if plan.get(p) != Some(&Some(p)) {
+                    taps.interrupt();
+                }
+            }
             let host = self.ports.as_mut().expect("checked above");
             let punted = host
                 .remap(&plan, snapshot.clone())

@@ -130,6 +130,9 @@ pub struct Control<P: Pool> {
     /// interfaces; `None` when the router cannot (tests driving a bare
     /// control plane).
     pub(crate) ports: Option<Box<dyn crate::apply::PortHost>>,
+    /// The router's capture taps (a capture on a port that a config change
+    /// renumbers is interrupted).
+    pub(crate) taps: Option<Arc<pipeline::CaptureTaps>>,
     /// Jobs from other threads.
     jobs: Option<crossbeam_channel::Receiver<Job<P>>>,
     /// Per worker: packets popped from its punt queue so far.
@@ -231,6 +234,7 @@ impl<P: Pool> Control<P> {
                 version: 1,
             },
             ports: None,
+            taps: None,
             jobs: None,
             popped: vec![0; nworkers],
             stale_until: vec![0; nworkers],
@@ -267,6 +271,11 @@ impl<P: Pool> Control<P> {
     /// Remember the running config's source text (version 1).
     pub fn set_source(&mut self, text: String) {
         self.source = ConfigSource { text, version: 1 };
+    }
+
+    /// The capture taps of the router's workers.
+    pub fn set_taps(&mut self, taps: Arc<pipeline::CaptureTaps>) {
+        self.taps = Some(taps);
     }
 
     /// Let config changes add and remove ports through `host`.

@@ -169,6 +169,7 @@ pub(crate) fn launch<P: Pool + Send, Q: Port<P> + Send + 'static>(
         views.clone(),
         external.clone(),
     )));
+    control.set_taps(taps.clone());
     let (job_tx, job_rx) = crossbeam_channel::unbounded();
     control.set_jobs(job_rx);
     let warnings = control.warnings.clone();

@@ -476,3 +476,80 @@ async fn hundred_changes_under_traffic_lose_and_misroute_nothing() {
     assert_eq!(drops, 0);
     assert!(r.stats().control.snapshots.get() >= 101);
 }
+
+#[tokio::test]
+async fn capture_streams_a_ports_packets_and_ends_when_a_change_renumbers_it() {
+    let text = config(2000, 0, "");
+    let (_r, addr) = start(&text);
+    let mut c = client(addr).await;
+    let mut s = c
+        .capture(proto::CaptureRequest {
+            interface: "b".into(),
+            direction: proto::capture_request::Direction::Tx as i32,
+            count: 20,
+            snaplen: 0,
+            filter: Some(proto::CaptureFilter {
+                dst: "10.2.0.0/24".into(),
+                protocol: Some(17),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got = Vec::new();
+    while let Some(p) = s.message().await.unwrap() {
+        got.push(p);
+    }
+    assert_eq!(got.len(), 20);
+    for p in &got {
+        assert_eq!(p.direction, "tx");
+        assert_eq!(p.length as usize, p.data.len());
+        // Sent to b's host, with b's MAC as the source, TTL decremented.
+        assert_eq!(&p.data[..6], &[0x02, 0x67, 0x65, 0, 1, 0]);
+        assert_eq!(&p.data[30..34], &[10, 2, 0, 2]);
+        assert_eq!(p.data[22], 63);
+    }
+    let err = c
+        .capture(proto::CaptureRequest {
+            interface: "nope".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+
+    // A capture on b while a change puts an interface before it.
+    let mut s = c
+        .capture(proto::CaptureRequest {
+            interface: "b".into(),
+            direction: proto::capture_request::Direction::Rx as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(s.message().await.unwrap().is_some());
+    let front = "[[interface]]\nname = \"zero\"\nmem = { link = \"z\" }\n".to_string() + &text;
+    c.apply_config(proto::ApplyRequest {
+        candidate: Some(candidate(&front)),
+        base_version: 1,
+    })
+    .await
+    .unwrap();
+    let end = loop {
+        match s.message().await {
+            Ok(Some(p)) => assert_eq!(&p.data[30..34], &[10, 1, 0, 2], "only b's packets"),
+            Ok(None) => panic!("the stream must say why it ended"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(end.code(), Code::Aborted);
+    assert!(end.message().contains("renumbered"), "{}", end.message());
+    let w = c
+        .show_workers(proto::ShowRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(w.workers[0].queues, ["zero/0", "a/0", "b/0"]);
+}

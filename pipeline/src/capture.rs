@@ -413,6 +413,8 @@ pub(crate) struct CaptureSession {
     spec: CaptureSpec,
     /// False once the handle is dropped or the limit is reached.
     open: AtomicBool,
+    /// Set when [`CaptureTaps::interrupt`] ended it.
+    interrupted: AtomicBool,
     free: ArrayQueue<Box<Record>>,
     filled: ArrayQueue<Box<Record>>,
     matched: AtomicU64,
@@ -460,6 +462,7 @@ impl CaptureSession {
             filter: spec.filter,
             spec,
             open: AtomicBool::new(true),
+            interrupted: AtomicBool::new(false),
             free,
             filled: ArrayQueue::new(records),
             matched: AtomicU64::new(0),
@@ -607,6 +610,22 @@ impl CaptureTaps {
         })
     }
 
+    /// End the running capture, if any, from the control plane (a config
+    /// change renumbered its port): workers stop copying at their next
+    /// poll round, and its handle reports [`CaptureHandle::interrupted`].
+    /// Returns whether one ran.
+    pub fn interrupt(&self) -> bool {
+        let _retired = self.lock();
+        let Some(s) = self.session.load_full() else {
+            return false;
+        };
+        s.interrupted.store(true, Ordering::Relaxed);
+        s.open.store(false, Ordering::Relaxed);
+        self.session.store(None);
+        self.generation.fetch_add(1, Ordering::Release);
+        true
+    }
+
     /// The spec of the running capture, if any.
     pub fn running(&self) -> Option<CaptureSpec> {
         self.session.load().as_ref().map(|s| s.spec.clone())
@@ -668,6 +687,13 @@ impl CaptureHandle {
     /// The snapshot length in effect (the spec's, or the default for 0).
     pub fn snaplen(&self) -> u32 {
         self.session.snaplen as u32
+    }
+
+    /// Whether the control plane ended the capture
+    /// ([`CaptureTaps::interrupt`]); records already copied can still be
+    /// read.
+    pub fn interrupted(&self) -> bool {
+        self.session.interrupted.load(Ordering::Relaxed)
     }
 
     /// True once the packet limit is reached and every record was
@@ -830,6 +856,33 @@ mod tests {
         let h = taps.start(CaptureSpec::new(1, Direction::Tx)).unwrap();
         assert!(taps.lock().is_empty());
         assert_eq!(h.spec().port, 1);
+    }
+
+    #[test]
+    fn an_interrupted_capture_stops_copying_and_says_so() {
+        let taps = Arc::new(CaptureTaps::new());
+        assert!(!taps.interrupt(), "nothing to interrupt");
+        let h = taps.start(CaptureSpec::new(0, Direction::Rx)).unwrap();
+        let tap = taps.session().unwrap();
+        let pool = NativePool::new(64, 2048).unwrap();
+        let b = burst(&pool, &[(udp("10.0.0.1", "10.0.0.2"), None)]);
+        tap.on_rx(0, &b, 0);
+        assert!(taps.interrupt());
+        assert_eq!(taps.generation(), 2);
+        assert!(taps.running().is_none() && h.interrupted());
+        tap.on_rx(0, &b, 0);
+        assert_eq!(h.stats().captured, 1, "nothing after the interrupt");
+        assert!(h.try_recv().is_some(), "what was copied is still there");
+        // A new capture may start at once.
+        drop(tap);
+        let h2 = taps.start(CaptureSpec::new(1, Direction::Rx)).unwrap();
+        drop(h);
+        assert_eq!(
+            taps.running().map(|s| s.port),
+            Some(1),
+            "the old handle's drop leaves it"
+        );
+        drop(h2);
     }
 
     #[test]

@@ -419,6 +419,14 @@ impl<P: Pool + Send + 'static> Weir for Service<P> {
                         break 'outer;
                     }
                 }
+                if handle.interrupted() {
+                    let _ = tx
+                        .send(Err(Status::aborted(
+                            "capture ended: a config change renumbered the ports; start it again",
+                        )))
+                        .await;
+                    break;
+                }
                 if handle.is_finished() || tx.is_closed() {
                     break;
                 }
