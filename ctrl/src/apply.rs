@@ -317,6 +317,11 @@ impl<P: Pool> Control<P> {
             }
         }
 
+        if renumbered {
+            // What was punted so far carries today's numbers: handle it
+            // now, so only packets punted during the swap need the map.
+            self.handle_punts(Instant::now(), usize::MAX);
+        }
         // Old interface (ports, then tunnels) → new.
         let nports_old = old.interfaces.len();
         let mut port_map = vec![None; nports_old];

@@ -356,19 +356,7 @@ impl<P: Pool> Control<P> {
                 n += 1;
             }
         }
-        for w in 0..self.queues.len() {
-            while let Some(mut p) = self.queues[w].punt.pop() {
-                n += 1;
-                self.popped[w] += 1;
-                if self.popped[w] <= self.stale_until[w] && !self.renumber(&mut p) {
-                    continue;
-                }
-                self.handle_punt(w, p, now);
-                if n >= 4096 {
-                    break;
-                }
-            }
-        }
+        n += self.handle_punts(now, 4096);
         if now >= self.last_tick + Duration::from_millis(100) {
             self.last_tick = now;
             self.neighbors.tick(now, &mut self.actions);
@@ -388,19 +376,40 @@ impl<P: Pool> Control<P> {
     /// A punted packet from before the last port renumbering: give it the
     /// new port numbers; false (drop it) if its port is gone.
     fn renumber(&self, p: &mut P::Buf) -> bool {
+        let map = |port: u16| self.stale_map.get(usize::from(port)).copied().flatten();
         let m = p.meta_mut();
-        let map = |port: u16| self.stale_map.get(port as usize).copied().flatten();
-        let (Some(i), Some(o)) = (map(m.in_port), map(m.out_port).or(Some(m.out_port))) else {
+        let Some(i) = map(m.in_port) else {
             return false;
         };
         m.in_port = i;
         if m.flags & pipeline::META_HOLD != 0 {
-            match map(m.out_port) {
-                Some(_) => m.out_port = o,
-                None => return false,
-            }
+            let Some(o) = map(m.out_port) else {
+                return false;
+            };
+            m.out_port = o;
         }
         true
+    }
+
+    /// Handle up to about `budget` punted packets (every one with
+    /// `usize::MAX`); those from before the last port renumbering get the
+    /// new numbers first. Returns how many.
+    pub(crate) fn handle_punts(&mut self, now: Instant, budget: usize) -> usize {
+        let mut n = 0;
+        for w in 0..self.queues.len() {
+            while let Some(mut p) = self.queues[w].punt.pop() {
+                n += 1;
+                self.popped[w] += 1;
+                if self.popped[w] <= self.stale_until[w] && !self.renumber(&mut p) {
+                    continue;
+                }
+                self.handle_punt(w, p, now);
+                if n >= budget {
+                    break;
+                }
+            }
+        }
+        n
     }
 
     fn run_actions(&mut self) {

@@ -503,6 +503,55 @@ mod tests {
         )
     }
 
+    /// A config change put a new port 0 before the old one and removed
+    /// nothing else: resolved entries move with their port (and keep their
+    /// MAC), held packets follow, unused gateways and statics go.
+    #[test]
+    fn migrate_renumbers_ports_and_keeps_what_is_resolved() {
+        use pmd::{Buf, NativePool, Pool};
+        let pool = NativePool::new(16, 2048).unwrap();
+        let port = |m: u8| PortInfo {
+            mac: [2, 0, 0, 0, 0, m],
+            mtu: 1500,
+        };
+        let mut t = NeighborTable::new(vec![port(1), port(2)], 10, NeighborConfig::default());
+        let now = Instant::now();
+        let (known, waiting, gone) = (
+            Ipv4Addr::new(10, 0, 0, 2),
+            Ipv4Addr::new(10, 0, 0, 3),
+            Ipv4Addr::new(10, 1, 0, 2),
+        );
+        let mac = [2, 0, 0, 0, 0, 9];
+        t.learn(0, known, mac, true, now);
+        let mut acts = Vec::new();
+        let mut held = pool.alloc().unwrap();
+        held.meta_mut().out_port = 0;
+        assert!(t.resolve(0, waiting, held, now, &mut acts).is_none());
+        t.gateway_adj(0, Ipv4Addr::new(10, 0, 0, 1));
+        t.add_static(0, Ipv4Addr::new(10, 0, 0, 4), mac);
+        t.learn(1, gone, mac, true, now);
+        // Old port 0 is now 1; old port 1 is gone; a new port 0.
+        t.migrate(&[Some(1), None], vec![port(7), port(1)], 20);
+        assert_eq!(t.iter().count(), 2, "the resolved and the waiting neighbor");
+        let e = t.get(1, known).unwrap();
+        assert_eq!(e.state.mac(), Some(mac));
+        assert!(e.adj >= 20);
+        let w = t.get(1, waiting).unwrap();
+        assert_eq!(w.held.len(), 1);
+        assert_eq!(
+            w.held[0].meta().out_port,
+            1,
+            "held packets follow their port"
+        );
+        assert!(t.get(0, known).is_none() && t.get(1, gone).is_none());
+        let mut adj = Vec::new();
+        let map = t.build(&mut adj);
+        let a = adj[map.get(1, known.into()).unwrap() as usize];
+        assert_eq!(a.kind, AdjKind::Forward);
+        assert_eq!(a.port, 1);
+        assert_eq!(&a.eth[6..], &[2, 0, 0, 0, 0, 1], "the port's own MAC");
+    }
+
     #[test]
     fn holds_a_few_then_releases_on_reply() {
         let mut t = table();
