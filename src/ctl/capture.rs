@@ -2,10 +2,10 @@
 //! a pcap file (or stdout), until --count packets or Ctrl-C.
 
 use super::client::Session;
-use super::filter;
 use super::pcap::PcapWriter;
 use super::Global;
 use anyhow::{Context, Result};
+use ctrl::api::filter;
 use ctrl::api::proto::capture_request::Direction;
 use ctrl::api::proto::{CaptureFilter, CaptureRequest};
 use std::io::{self, Write};

@@ -16,7 +16,6 @@
 mod capture;
 mod client;
 mod config;
-mod filter;
 mod pcap;
 mod table;
 mod top;

@@ -395,6 +395,18 @@ impl Response {
     }
 }
 
+/// What the metrics server answers to request head `head` (status code
+/// and body), with `security` and the metrics text `source`: the whole
+/// request handling without the socket (its fuzz target drives this).
+pub fn answer(
+    head: &[u8],
+    security: &EndpointSecurity,
+    source: &(dyn Fn() -> String + Send + Sync),
+) -> (u16, String) {
+    let r = respond(head, security, source);
+    (r.status, r.body)
+}
+
 fn respond(
     head: &[u8],
     security: &EndpointSecurity,

@@ -2,6 +2,7 @@
 //! control thread, and its Prometheus metrics.
 
 pub mod auth;
+pub mod filter;
 pub mod metrics;
 pub mod server;
 pub mod views;

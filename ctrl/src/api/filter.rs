@@ -15,7 +15,7 @@
 //! field may be given once; `or`, `not` and parentheses are rejected, as
 //! the router matches a conjunction only.
 
-use ctrl::api::proto::CaptureFilter;
+use super::proto::CaptureFilter;
 use std::net::Ipv4Addr;
 
 /// IP protocol names the filter knows, with their numbers.
