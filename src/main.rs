@@ -162,7 +162,7 @@ fn check(path: PathBuf) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprint!("{e}");
+            eprintln!("{e}");
             Ok(ExitCode::from(2))
         }
     }
@@ -218,7 +218,7 @@ fn run(
     let cfg = match Config::load(&path) {
         Ok(c) => c,
         Err(e) => {
-            eprint!("{e}");
+            eprintln!("{e}");
             return Ok(ExitCode::from(2));
         }
     };

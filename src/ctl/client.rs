@@ -203,6 +203,17 @@ fn tls_config(opts: &ConnectOptions, ca: &Path) -> Result<ClientTlsConfig> {
 }
 
 fn unreachable(address: &str, why: &str) -> anyhow::Error {
+    let lower = why.to_ascii_lowercase();
+    if ["certificate", "tls", "handshake", "issuer"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        // Something answered: the TLS settings are what is wrong.
+        return anyhow!(
+            "cannot reach the control endpoint at {address}: {why} \
+             (check --tls-ca, --tls-cert and --tls-key)"
+        );
+    }
     anyhow!(
         "cannot reach the control endpoint at {address}: {why} \
          (is weir running? --address sets another)"

@@ -87,7 +87,7 @@ fn bind(
     security: &EndpointSecurity,
 ) -> Result<Option<std::net::TcpListener>> {
     auth::require_loopback_or_secure(l.addr, security)
-        .with_context(|| format!("control.{what}"))?;
+        .with_context(|| format!("control endpoint (control.{what} or --{what})"))?;
     match std::net::TcpListener::bind(l.addr) {
         Ok(s) => {
             s.set_nonblocking(true)?;
