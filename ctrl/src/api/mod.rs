@@ -203,9 +203,18 @@ async fn serve_all<P: pmd::Pool + Send + 'static>(
                 }
             }
         }
+        // Small request/response pairs: without TCP_NODELAY, Nagle and
+        // delayed ACKs add 40 ms to a call that follows another.
+        let incoming =
+            tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(l), |s| {
+                if let Ok(s) = &s {
+                    let _ = s.set_nodelay(true);
+                }
+                s
+            });
         let serve = builder
             .add_service(svc.clone())
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l));
+            .serve_with_incoming(incoming);
         tasks.spawn(run_until_stopped(serve, stopped.clone()));
     }
     if let Some(l) = unix
