@@ -244,7 +244,8 @@ pub(crate) fn launch<P: Pool + Send, Q: Port<P> + Send + 'static>(
                 let c = crate::api::views::counters(&m_stats, started, g);
                 crate::api::metrics::render(&c, &vrfs.load())
             });
-            match crate::api::start(svc, eo, metrics) {
+            let core = control_core.filter(|_| opts.pin);
+            match crate::api::start(svc, eo, metrics, core) {
                 Ok(e) => e,
                 Err(e) => {
                     stop.store(true, Ordering::Relaxed);

@@ -496,13 +496,17 @@ impl CaptureSession {
         }
         let mut ts = None;
         let (mut matched, mut captured, mut dropped) = (0u64, 0u64, 0u64);
+        // Once the pool is dry, the rest of the burst is counted without
+        // touching the queue again (its cache lines are the consumer's).
+        let mut dry = false;
         for p in pkts {
             let tci = p.vlan();
             let d = p.data();
             if !self.filter.matches(d, tci) {
                 continue;
             }
-            let Some(mut r) = self.free.pop() else {
+            let Some(mut r) = (if dry { None } else { self.free.pop() }) else {
+                dry = true;
                 matched += 1;
                 dropped += 1;
                 continue;

@@ -109,11 +109,13 @@ pub type MetricsSource = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Bind the endpoint's sockets (errors name the address; nothing is left
 /// bound on error) and serve `service` (and `metrics`) on a thread of its
-/// own until [`Endpoint::stop`]. `None` when `endpoint` serves nothing.
+/// own (pinned to `core`, the control thread's) until [`Endpoint::stop`].
+/// `None` when `endpoint` serves nothing.
 pub fn start<P: pmd::Pool + Send + 'static>(
     service: server::Service<P>,
     endpoint: &ControlEndpoint,
     metrics: MetricsSource,
+    core: Option<usize>,
 ) -> Result<Option<Endpoint>> {
     let security = Arc::new(EndpointSecurity::from_config(endpoint)?);
     let tcp = match &endpoint.listen {
@@ -151,6 +153,10 @@ pub fn start<P: pmd::Pool + Send + 'static>(
     let thread = std::thread::Builder::new()
         .name("weir-api".into())
         .spawn(move || {
+            // With the control thread, off the workers' cores.
+            if let Some(c) = core {
+                core_affinity::set_for_current(core_affinity::CoreId { id: c });
+            }
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
