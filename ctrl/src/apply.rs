@@ -290,6 +290,14 @@ impl<P: Pool> Control<P> {
         if base != 0 && base != running {
             return Err(ApplyError::Conflict { running });
         }
+        if text == self.source.text {
+            // The very config that runs: nothing to do, same version.
+            return Ok(Applied {
+                version: running,
+                changes: Vec::new(),
+                warnings: self.warnings.clone(),
+            });
+        }
         let old = self.cfg.clone();
         let changes = old.diff(&new);
         if let Some(c) = changes

@@ -389,6 +389,16 @@ async fn two_clients_applying_on_the_same_version_one_wins_one_conflicts() {
         .unwrap()
         .into_inner();
     assert_eq!(now.text, mine);
+    // Applying the config that runs changes nothing, not even the version.
+    let same = c2
+        .apply_config(proto::ApplyRequest {
+            candidate: Some(candidate(&mine)),
+            base_version: now.version,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((same.version, same.changes.len()), (now.version, 0));
     let routes = c2
         .show_routes(proto::RoutesRequest {
             vrf: "MAIN".into(),
