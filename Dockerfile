@@ -24,5 +24,8 @@ COPY --from=build /src/target/release/weir /usr/local/bin/weir
 COPY examples /usr/share/weir/examples
 COPY scripts /usr/share/weir/scripts
 WORKDIR /usr/share/weir
+# The control endpoint and metrics listen on the container's loopback
+# (127.0.0.1:50051, :9469): `docker exec CONTAINER weir ctl show interfaces`.
+# Serving them outside the container needs [control] with TLS (README).
 ENTRYPOINT ["/usr/local/bin/weir"]
 CMD ["run", "examples/two-vrf.toml", "--duration", "10"]
