@@ -250,6 +250,15 @@ impl Rib {
             .flat_map(|m| m.values().filter_map(|v| v.first()))
     }
 
+    /// The best route of the longest prefix of `vrf` holding `addr`.
+    pub fn longest_match(&self, vrf: usize, addr: Ipv4Addr) -> Option<&Route> {
+        let a = u32::from(addr);
+        let table = self.vrfs.get(vrf)?;
+        (0..=32u8)
+            .rev()
+            .find_map(|len| table.get(&(a & mask(len), len)).and_then(|v| v.first()))
+    }
+
     /// Build the FIB of every VRF, resolving targets to adjacency indices
     /// (one pass per table, [`Fib4::from_routes`]). Later changes go into a
     /// clone of the published table ([`Fib4::insert`]/[`Fib4::remove`]

@@ -133,15 +133,9 @@ fn changes(list: &[crate::config::Change]) -> Vec<proto::ConfigChange> {
 }
 
 /// Parse `"10.0.0.0/8"` or a bare address (a /32).
-fn parse_prefix(s: &str) -> Result<(Ipv4Addr, u8), Status> {
-    let bad = || Status::invalid_argument(format!("{s:?} is not an IPv4 prefix (like 10.0.0.0/8)"));
-    let (a, l) = s.split_once('/').unwrap_or((s, "32"));
-    let a: Ipv4Addr = a.trim().parse().map_err(|_| bad())?;
-    let l: u8 = l.trim().parse().map_err(|_| bad())?;
-    if l > 32 {
-        return Err(bad());
-    }
-    Ok((a, l))
+fn parse_prefix(s: &str) -> Result<Prefix, Status> {
+    s.parse()
+        .map_err(|e: pipeline::capture::CaptureError| Status::invalid_argument(e.to_string()))
 }
 
 /// The index of VRF `name` ("" is the default VRF).
@@ -454,10 +448,7 @@ fn filter(f: proto::CaptureFilter) -> Result<CaptureFilter, Status> {
         if s.is_empty() {
             return Ok(None);
         }
-        let (a, l) = parse_prefix(s)?;
-        Prefix::new(a, l)
-            .map(Some)
-            .map_err(|e| Status::invalid_argument(e.to_string()))
+        parse_prefix(s).map(Some)
     };
     let proto_ = match f.protocol {
         None => None,

@@ -10,6 +10,7 @@ use crate::config::{format_mac, Config};
 use crate::control::Control;
 use crate::rib::{Route, Source, Target};
 use crate::router::Stats;
+use pipeline::capture::Prefix;
 use pipeline::state::{AdjKind, Snapshot};
 use pipeline::DropReason;
 use pmd::{Pool, PortCounters};
@@ -170,19 +171,11 @@ pub fn route(cfg: &Config, vrf: usize, r: &Route, best: bool) -> proto::Route {
     }
 }
 
-fn mask(len: u8) -> u32 {
-    if len == 0 {
-        0
-    } else {
-        u32::MAX << (32 - len)
-    }
-}
-
 /// Routes of `vrf` (all VRFs when `None`) inside `within`.
 pub fn routes<P: Pool>(
     c: &Control<P>,
     vrf: Option<usize>,
-    within: Option<(Ipv4Addr, u8)>,
+    within: Option<Prefix>,
 ) -> proto::RouteList {
     let mut out = Vec::new();
     for (v, table) in c.rib.vrfs.iter().enumerate() {
@@ -190,11 +183,8 @@ pub fn routes<P: Pool>(
             continue;
         }
         for (&(prefix, len), cands) in table {
-            if let Some((net, nlen)) = within {
-                let m = mask(nlen);
-                if len < nlen || prefix & m != u32::from(net) & m {
-                    continue;
-                }
+            if within.is_some_and(|w| len < w.len() || !w.contains(prefix)) {
+                continue;
             }
             for (k, r) in cands.iter().enumerate() {
                 out.push(route(&c.cfg, v, r, k == 0));
@@ -207,17 +197,12 @@ pub fn routes<P: Pool>(
 /// Longest-prefix match of `addr` in `vrf`: the RIB's best route and what
 /// the running snapshot does with it.
 pub fn lookup<P: Pool>(c: &Control<P>, vrf: usize, addr: Ipv4Addr) -> proto::LookupReply {
-    let a = u32::from(addr);
-    let found = c.rib.vrfs.get(vrf).and_then(|table| {
-        (0..=32u8)
-            .rev()
-            .find_map(|len| table.get(&(a & mask(len), len)).and_then(|v| v.first()))
-    });
+    let found = c.rib.longest_match(vrf, addr);
     let snap = c.rcu().load();
     proto::LookupReply {
         found: found.is_some(),
         route: found.map(|r| route(&c.cfg, vrf, r, true)),
-        forwarding: forwarding(&c.cfg, &snap, vrf as u16, a),
+        forwarding: forwarding(&c.cfg, &snap, vrf as u16, addr.into()),
     }
 }
 
