@@ -124,6 +124,7 @@ pub(crate) fn run(
                 if args.huge { "hugepages" } else { "no hugepages" }
             ),
             bidirectional: false,
+            excuse_stalls: false,
         },
         skipped: args.skipped,
         ..Report::default()

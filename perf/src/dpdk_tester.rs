@@ -348,6 +348,9 @@ mod imp {
                 },
                 &flows,
             );
+            // Counts loss on net_ring pairs; a NIC drops in its own ring
+            // (imissed), which the tester's enqueue does not see.
+            tester.watch_workers(router.stats().workers.clone());
             let points =
                 bench::measure_device("weir", &mut tester, plan, a.max_rate, &mut progress)?;
             let dev = tester.device();

@@ -21,6 +21,10 @@
 //!    `--trial-secs` (default 2 s) each at a target rate, until the
 //!    bounds are `--resolution` (1 %) of the maximum apart; NDR allows no
 //!    loss, PDR 0.5 %;
+//!    every trial also records the workers' stalls (no poll round for over
+//!    50 µs: the core was taken away) and the frames lost to them
+//!    ([`stalls`]); `--excuse-stalls` does not count those (on an isolated
+//!    core of a quiet machine there are none);
 //! 3. latency trials at 10, 50 and 90 % of that run's NDR: every received
 //!    frame's TSC stamp against the TSC when the tester took it, in an
 //!    HdrHistogram ([`latency`]).
@@ -67,7 +71,9 @@
 //!                 "control_core", "tester_core" (null: unpinned),
 //!                 "driver": "mem" | "dpdk net_pcap vdevs ..."
 //!                           | "dpdk tester ports: ...",
-//!                 "bidirectional": true (two-way only; absent: one way) },
+//!                 "bidirectional": true (two-way only; absent: one way),
+//!                 "excuse_stalls": bool (NDR/PDR do not count
+//!                                        Trial.stalled_loss) },
 //!                 // [dpdk_tester]: ring = the ring pairs' size, 0 on NICs
 //!                 // DPDK scenarios: ring, resolution, pdr_loss 0;
 //!                 // trial_secs = the measured whole seconds
@@ -94,7 +100,6 @@
 //!                                         "pdr_pps", "pdr_loss" } ] } ] } ] } ],
 //!   "inline": [ { "size", "mpps": Stat } ],   // weir's inline gen max rate
 //!                                             // (two-way: both sinks)
-//!                                             // (two-way: both sinks)
 //!   "max_rate": [           // DPDK scenarios ("devices" is then empty):
 //!     { "name": "weir" | "testpmd", "description",   // weir first
 //!       "points": [ { "size", "frame_bytes", "mpps": Stat (transmitted =
@@ -110,6 +115,12 @@
 //! Stat    = { "min", "median", "max" }      // over the runs
 //! Trial   = { "target_pps" (0: as fast as possible), "offered_pps",
 //!             "sent", "received",           // lost = sent - received
+//!             "stalled_loss",               // of lost: refused while a worker
+//!                                           // was stalled (see `stalls`)
+//!             "stalls", "off_cpu_stalls",   // the workers' stalls in the trial
+//!             "longest_stall_us",
+//!             "stalled_share",              // most of the trial one worker
+//!                                           // spent stalled (0..1)
 //!             "directions": [               // two-way only (totals above)
 //!               { "direction", "offered_pps", "sent", "received" } ] }
 //! Latency = { "load_pct", "p50_ns", "p90_ns", "p99_ns", "p999_ns",
@@ -140,6 +151,7 @@ pub mod progress;
 pub mod report;
 pub mod scenario;
 pub mod search;
+pub mod stalls;
 pub mod sysinfo;
 pub mod testpmd;
 pub mod trial;

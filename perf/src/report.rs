@@ -84,6 +84,10 @@ pub struct Settings {
     /// evenly (absent from one-way reports).
     #[serde(default, skip_serializing_if = "is_false")]
     pub bidirectional: bool,
+    /// NDR and PDR do not count the loss of workers' stalls
+    /// (`--excuse-stalls`, [`crate::stalls`]).
+    #[serde(default)]
+    pub excuse_stalls: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -310,6 +314,51 @@ pub struct DeviceReport {
     pub description: String,
     /// One point per frame size, in [`Settings::sizes`] order.
     pub points: Vec<Point>,
+}
+
+impl DeviceReport {
+    /// Every trial of every run (100 % load, search, latency).
+    fn trials(&self) -> impl Iterator<Item = &TrialResult> {
+        self.points.iter().flat_map(|p| &p.runs).flat_map(|r| {
+            std::iter::once(&r.full_load)
+                .chain(&r.trials)
+                .chain(r.latency.iter().map(|l| &l.trial))
+        })
+    }
+
+    /// What the workers' stalls did to the trials, if they stalled: a
+    /// line for the table (see [`crate::stalls`]).
+    pub fn stall_line(&self, excused: bool) -> Option<String> {
+        let (mut trials, mut hit, mut frames, mut longest) = (0, 0, 0u64, 0f64);
+        let (mut stalls, mut off_cpu, mut share) = (0u64, 0u64, 0f64);
+        for t in self.trials() {
+            trials += 1;
+            if t.stalled_loss > 0 {
+                hit += 1;
+                frames += t.stalled_loss;
+            }
+            longest = longest.max(t.longest_stall_us);
+            stalls += u64::from(t.stalls);
+            off_cpu += u64::from(t.off_cpu_stalls);
+            share = share.max(t.stalled_share);
+        }
+        if stalls == 0 {
+            return None;
+        }
+        let mut line = format!(
+            "  worker stalls (no poll for > 50 µs): {stalls} in {trials} trials, {off_cpu} of them off the CPU; longest {:.2} ms, at most {:.2} % of a trial\n  {hit} trials lost frames to them ({frames} in all)",
+            longest / 1e3,
+            share * 100.0
+        );
+        line += if excused {
+            "; NDR and PDR above do not count those (--excuse-stalls)"
+        } else if hit > 0 {
+            "; NDR and PDR above count them (strict); --excuse-stalls would not"
+        } else {
+            ""
+        };
+        Some(line)
+    }
 }
 
 /// The maximum rate of weir's inline `gen` ports (one core generating,
@@ -575,6 +624,9 @@ impl Report {
                     }
                 }
             }
+            if let Some(line) = d.stall_line(self.settings.excuse_stalls) {
+                let _ = writeln!(o, "{line}");
+            }
             let any_lat = d.points.iter().any(|p| !p.latency.is_empty());
             if any_lat {
                 let _ = writeln!(
@@ -804,7 +856,7 @@ mod tests {
                 offered_pps: 2e6,
                 sent: 1000,
                 received: 1000 - lost,
-                directions: None,
+                ..TrialResult::default()
             },
             trials: vec![],
             latency: vec![LatencyRun {

@@ -94,6 +94,24 @@ pub struct TrialResult {
     /// Two-way trials: forward, then reverse (absent in one-way trials).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directions: Option<[DirectionResult; 2]>,
+    /// Of the frames lost, those the device's input refused while one of
+    /// its workers was stalled ([`crate::stalls`]).
+    #[serde(default)]
+    pub stalled_loss: u64,
+    /// Stalls of the device's workers during the trial.
+    #[serde(default)]
+    pub stalls: u32,
+    /// Of those, stalls the worker spent mostly off its CPU (preempted,
+    /// steal time).
+    #[serde(default)]
+    pub off_cpu_stalls: u32,
+    /// The longest stall, microseconds.
+    #[serde(default)]
+    pub longest_stall_us: f64,
+    /// The most time one worker spent stalled, as a share of the trial
+    /// (0..1).
+    #[serde(default)]
+    pub stalled_share: f64,
 }
 
 impl TrialResult {
@@ -118,17 +136,33 @@ impl TrialResult {
         }
     }
 
+    /// Frames lost other than while a worker was stalled.
+    pub fn lost_excusing_stalls(&self) -> u64 {
+        self.lost().saturating_sub(self.stalled_loss)
+    }
+
     /// Whether the trial passes a loss threshold: zero loss for a
     /// threshold of 0, else a loss ratio of at most `threshold`. A trial
     /// that sent nothing fails. A two-way trial is judged on the total of
     /// both directions (RFC 2544 counts the frames of all ports): zero
     /// loss in total is zero loss each way; PDR's ratio is of the total.
     pub fn passes(&self, threshold: f64) -> bool {
+        self.passes_with(threshold, false)
+    }
+
+    /// [`TrialResult::passes`], not counting the loss of stalls if
+    /// `excuse_stalls`.
+    pub fn passes_with(&self, threshold: f64, excuse_stalls: bool) -> bool {
+        let lost = if excuse_stalls {
+            self.lost_excusing_stalls()
+        } else {
+            self.lost()
+        };
         self.sent > 0
             && if threshold <= 0.0 {
-                self.lost() == 0
+                lost == 0
             } else {
-                self.loss_ratio() <= threshold
+                lost as f64 / self.sent as f64 <= threshold
             }
     }
 }
@@ -143,6 +177,10 @@ pub struct SearchParams {
     pub resolution: f64,
     /// Loss ratio PDR tolerates (RFC-style 0.005 = 0.5 %).
     pub pdr_loss: f64,
+    /// Do not count frames lost while one of the device's workers was
+    /// stalled ([`TrialResult::stalled_loss`]).
+    #[serde(default)]
+    pub excuse_stalls: bool,
 }
 
 impl Default for SearchParams {
@@ -151,6 +189,7 @@ impl Default for SearchParams {
             hi_pps: 1e6,
             resolution: 0.01,
             pdr_loss: 0.005,
+            excuse_stalls: false,
         }
     }
 }
@@ -185,15 +224,16 @@ fn bisect<E>(
         trials.push(trial(p.hi_pps)?);
     }
     let step = (p.resolution.max(1e-6) * p.hi_pps).max(1.0);
+    let passes = |t: &TrialResult| t.passes_with(threshold, p.excuse_stalls);
     loop {
         let pass = trials
             .iter()
-            .filter(|t| t.passes(threshold))
+            .filter(|t| passes(t))
             .map(|t| t.target_pps)
             .fold(0.0, f64::max);
         let fail = trials
             .iter()
-            .filter(|t| !t.passes(threshold) && t.target_pps > pass)
+            .filter(|t| !passes(t) && t.target_pps > pass)
             .map(|t| t.target_pps)
             .fold(f64::INFINITY, f64::min);
         if !fail.is_finite() || fail - pass <= step {
@@ -238,7 +278,7 @@ mod tests {
                 offered_pps: rate,
                 sent,
                 received: through.floor() as u64,
-                directions: None,
+                ..TrialResult::default()
             })
         }
     }
@@ -248,6 +288,7 @@ mod tests {
             hi_pps: hi,
             resolution: 0.01,
             pdr_loss: 0.005,
+            excuse_stalls: false,
         }
     }
 
@@ -301,11 +342,46 @@ mod tests {
                     offered_pps: rate,
                     sent: 10,
                     received: 5,
-                    directions: None,
+                    ..TrialResult::default()
                 })
             }
         });
         assert_eq!(r, Err("tester failed"));
+    }
+
+    #[test]
+    fn stall_loss_is_excused_only_when_asked_and_only_that_loss() {
+        // A device forwarding up to 6 Mpps, whose host takes its core
+        // away in every trial: 2000 frames lost to that at any rate.
+        let stalled = |cap: f64| {
+            move |rate: f64| -> Result<TrialResult, Infallible> {
+                let sent = rate.round() as u64;
+                let through = (rate.min(cap).floor() as u64).saturating_sub(2000);
+                Ok(TrialResult {
+                    target_pps: rate,
+                    offered_pps: rate,
+                    sent,
+                    received: through,
+                    stalled_loss: 2000,
+                    stalls: 3,
+                    ..TrialResult::default()
+                })
+            }
+        };
+        let strict = search(&params(10e6), stalled(6e6)).unwrap();
+        assert_eq!(strict.ndr_pps, 0.0, "strict: every trial lost frames");
+        let p = SearchParams {
+            excuse_stalls: true,
+            ..params(10e6)
+        };
+        let r = search(&p, stalled(6e6)).unwrap();
+        assert!(r.ndr_pps <= 6e6 && r.ndr_pps >= 6e6 - 0.01 * 10e6, "{r:?}");
+        let t = r.trial_at(r.ndr_pps).unwrap();
+        assert!(!t.passes(0.0) && t.passes_with(0.0, true));
+        assert_eq!(t.lost_excusing_stalls(), 0);
+        // Loss beyond the stalls' is the device's: it still fails.
+        let over = r.trials.iter().find(|t| t.target_pps > 6.2e6).unwrap();
+        assert!(over.lost_excusing_stalls() > 0 && !over.passes_with(0.0, true));
     }
 
     #[test]
@@ -315,7 +391,7 @@ mod tests {
             offered_pps: 1.0,
             sent: 1000,
             received: 995,
-            directions: None,
+            ..TrialResult::default()
         };
         assert_eq!(t.lost(), 5);
         assert!(t.passes(0.005) && !t.passes(0.0));
@@ -343,6 +419,7 @@ mod tests {
                 d(Direction::Forward, 1000, 1000),
                 d(Direction::Reverse, 1000, 992),
             ]),
+            ..TrialResult::default()
         };
         assert!(!t.passes(0.0) && t.passes(0.005), "0.4 % lost in total");
         let r = t.direction(Direction::Reverse).unwrap();

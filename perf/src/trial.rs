@@ -29,11 +29,14 @@
 
 use crate::latency::LatencyHistogram;
 use crate::search::{Direction, DirectionResult, TrialResult};
+use crate::stalls::DropLog;
 use anyhow::{Context, Result};
+use pipeline::WorkerCounters;
 use pmd::drivers::gen::{self, GenConfig, GenPort, IpRange, PortRange, Stamp, MASK48};
 use pmd::drivers::mem::MemPort;
 use pmd::{Buf, Burst, Mbuf, NativePool, Pool, Port};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the device's output must stay empty before a trial ends
@@ -208,6 +211,10 @@ pub struct Tester<P: Pool = NativePool, T: Port<P> = MemPort<Mbuf>> {
     reverse: Option<Flows>,
     next_stream: u16,
     ns_per_cycle: f64,
+    /// The device's workers, whose stalls explain loss ([`crate::stalls`]).
+    workers: Vec<Arc<WorkerCounters>>,
+    /// Enqueues the device refused during the current trial.
+    drops: DropLog,
 }
 
 /// The outcome of one trial.
@@ -241,7 +248,16 @@ impl<P: Pool, T: Port<P>> Tester<P, T> {
             reverse: None,
             next_stream: 0,
             ns_per_cycle: 1e9 / hz as f64,
+            workers: Vec::new(),
+            drops: DropLog::default(),
         }
+    }
+
+    /// Watch the stall logs of the device's workers, to tell the loss the
+    /// host causes by taking their cores away from the device's own
+    /// ([`TrialResult::stalled_loss`]).
+    pub fn watch_workers(&mut self, workers: Vec<Arc<WorkerCounters>>) {
+        self.workers = workers;
     }
 
     /// A two-way tester: `forward` into `to_dut` (sunk from `from_dut`)
@@ -329,20 +345,37 @@ impl<P: Pool, T: Port<P>> Tester<P, T> {
         let mut now = t0;
         let ns = self.ns_per_cycle;
         let dev = &mut self.dev;
+        let drops = &mut self.drops;
+        drops.clear();
         let pending = |fwd: &Way<P>, rev: &Option<Way<P>>| {
             fwd.gen.remaining() != Some(0)
                 || rev.as_ref().is_some_and(|r| r.gen.remaining() != Some(0))
         };
+        // After the device refused frames (it stalled), it will catch up
+        // faster than the generator's pace: sink its backlog for a while.
+        let catch_up = (CATCH_UP.as_secs_f64() * hz as f64) as u64;
+        let mut catch_up_until = 0;
         while now < end && pending(&fwd, &rev) {
-            if fwd.gen.rx_burst(&mut out) > 0 {
-                dev.to_dut.tx_burst(&mut out);
-            }
-            sink(&mut dev.from_dut, &mut fwd, &mut got, ns);
-            if let Some(r) = &mut rev {
-                if r.gen.rx_burst(&mut out) > 0 {
-                    dev.from_dut.tx_burst(&mut out);
+            let n = fwd.gen.rx_burst(&mut out);
+            if n > 0 {
+                let sent = dev.to_dut.tx_burst(&mut out);
+                if sent < n {
+                    drops.note(now, (n - sent) as u64);
+                    catch_up_until = now + catch_up;
                 }
-                sink(&mut dev.to_dut, r, &mut got, ns);
+            }
+            let bursts = if now < catch_up_until { SINK_BURSTS } else { 1 };
+            sink_backlog(&mut dev.from_dut, &mut fwd, &mut got, ns, bursts);
+            if let Some(r) = &mut rev {
+                let n = r.gen.rx_burst(&mut out);
+                if n > 0 {
+                    let sent = dev.from_dut.tx_burst(&mut out);
+                    if sent < n {
+                        drops.note(now, (n - sent) as u64);
+                        catch_up_until = now + catch_up;
+                    }
+                }
+                sink_backlog(&mut dev.to_dut, r, &mut got, ns, bursts);
             }
             now = pmd::tsc::rdtsc();
         }
@@ -405,18 +438,79 @@ impl<P: Pool, T: Port<P>> Tester<P, T> {
             }
             (f, _) => (f, Vec::new()),
         };
+        let mut result = TrialResult {
+            target_pps: spec.rate_pps.unwrap_or(0.0),
+            offered_pps: sent as f64 / gen_secs.max(1e-9),
+            sent,
+            received,
+            directions,
+            ..TrialResult::default()
+        };
+        self.account_stalls(t0, &mut result);
         Ok(TrialOutcome {
-            result: TrialResult {
-                target_pps: spec.rate_pps.unwrap_or(0.0),
-                offered_pps: sent as f64 / gen_secs.max(1e-9),
-                sent,
-                received,
-                directions,
-            },
+            result,
             latency,
             direction_latency,
         })
     }
+}
+
+impl<P: Pool, T: Port<P>> Tester<P, T> {
+    /// Fill in the stalls of the device's workers since TSC `t0` and the
+    /// loss they explain.
+    fn account_stalls(&self, t0: u64, r: &mut TrialResult) {
+        let now = pmd::tsc::rdtsc();
+        let trial_ns = pmd::tsc::cycles_to_ns(now.wrapping_sub(t0)).max(1);
+        let mut stalls = Vec::new();
+        let mut share = 0f64;
+        for w in &self.workers {
+            let (mine, _) = w.stalls.since(t0);
+            let ns: u64 = mine.iter().map(|s| s.ns()).sum();
+            share = share.max(ns as f64 / trial_ns as f64);
+            stalls.extend(mine);
+        }
+        r.stalls = stalls.len() as u32;
+        r.off_cpu_stalls = stalls.iter().filter(|s| s.off_cpu()).count() as u32;
+        r.longest_stall_us = stalls.iter().map(|s| s.ns()).max().unwrap_or(0) as f64 / 1e3;
+        r.stalled_share = share;
+        let grace = pmd::tsc::ns_to_cycles(crate::stalls::GRACE.as_nanos() as u64);
+        r.stalled_loss = if share <= crate::stalls::MAX_STALLED_SHARE {
+            crate::stalls::stalled_loss(self.drops.intervals(), &stalls, grace).min(r.lost())
+        } else {
+            0
+        };
+    }
+}
+
+/// Bursts the sink may take between two generated bursts while the
+/// device catches up.
+const SINK_BURSTS: usize = 8;
+/// How long after the device last refused frames the sink takes up to
+/// [`SINK_BURSTS`] per turn (one otherwise: draining eagerly all the time
+/// costs the tester rate in cache traffic on the ring).
+const CATCH_UP: Duration = Duration::from_millis(5);
+
+/// Take what `port` has, up to `bursts` bursts, into `way`'s sink: a
+/// device catching up after a stall sends faster than the generator's
+/// pace, and its output ring must not overflow because the tester took
+/// one burst per turn (a NIC receives at line rate).
+#[inline]
+fn sink_backlog<P: Pool, T: Port<P>>(
+    port: &mut T,
+    way: &mut Way<P>,
+    got: &mut Burst<P::Buf>,
+    ns_per_cycle: f64,
+    bursts: usize,
+) -> usize {
+    let mut total = 0;
+    for _ in 0..bursts {
+        let n = sink(port, way, got, ns_per_cycle);
+        total += n;
+        if n < pmd::BURST {
+            break;
+        }
+    }
+    total
 }
 
 /// Take one burst off `port` into `way`'s sink (recording latencies if

@@ -94,6 +94,8 @@ pub struct WorkerCounters {
     pub generation: Counter,
     /// Drops by reason, indexed by `DropReason as usize`.
     pub drops: [Counter; DropReason::COUNT],
+    /// Times the worker's loop did not run (see [`crate::stall`]).
+    pub stalls: crate::stall::StallLog,
 }
 
 impl WorkerCounters {

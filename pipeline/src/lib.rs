@@ -9,6 +9,8 @@
 //! - [`tunnel`]: GRE encapsulation, decapsulation and the hairpin;
 //! - [`policy`]: policy-based routing rules;
 //! - [`counters`]: per-worker counters with a reason for every drop;
+//! - [`stall`]: the times a worker's loop did not run, and whether the
+//!   host had its core;
 //! - [`capture`]: packet capture taps on a port's receive and transmit
 //!   bursts, for the control plane to stream as pcap.
 #![warn(missing_docs)]
@@ -21,6 +23,7 @@ mod ipv4;
 pub mod policy;
 pub mod ratelimit;
 mod reasm;
+pub mod stall;
 pub mod state;
 pub mod testing;
 pub mod tunnel;

@@ -176,6 +176,11 @@ pub struct Worker<P: Pool, Q: Port<P>> {
     tap_generation: u64,
     /// The running capture, if any, refreshed when the generation moves.
     pub(crate) tap: Option<Arc<CaptureSession>>,
+    /// This round took a new port table or snapshot, or let go of one
+    /// (see [`crate::stall`]).
+    slow_round: bool,
+    /// This round received a full burst on some port.
+    backlog: bool,
 }
 
 /// Packets per unresolved next hop a worker punts before the control
@@ -225,6 +230,8 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             taps,
             tap_generation: 0,
             tap: None,
+            slow_round: false,
+            backlog: false,
         }
     }
 
@@ -259,8 +266,16 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// Poll until `stop` is set, then flush every port.
     pub fn run(&mut self, stop: &AtomicBool) {
         let mut idle = 0u32;
+        let counters = self.counters.clone();
+        let mut clock = crate::stall::StallClock::start();
         while !stop.load(Ordering::Relaxed) {
-            if self.poll() == 0 {
+            let n = self.poll();
+            clock.tick(
+                &counters.stalls,
+                std::mem::take(&mut self.slow_round),
+                std::mem::take(&mut self.backlog),
+            );
+            if n == 0 {
                 idle += 1;
                 if idle >= 1024 {
                     idle = 0;
@@ -283,12 +298,14 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// port, each routed and transmitted. Returns packets received.
     pub fn poll(&mut self) -> usize {
         if self.port_ctl.as_ref().is_some_and(|c| !c.remap.is_empty()) {
+            self.slow_round = true;
             self.remap_ports();
         }
         let guard = self.rcu.load();
         let pinned = self.pinned_over(guard.generation);
         let snap: &Snapshot = pinned.as_deref().unwrap_or(&guard);
         if snap.generation != self.generation {
+            self.slow_round = true;
             self.generation = snap.generation;
             self.counters.generation.set(snap.generation);
         }
@@ -305,6 +322,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             if n == 0 {
                 continue;
             }
+            self.backlog |= n == pmd::BURST;
             total += n;
             if let Some(t) = &self.tap {
                 t.on_rx(i as u16, &rx[rx.len() - n..], self.id as u16);
@@ -324,6 +342,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         if p.generation > current {
             Some(p.clone())
         } else {
+            self.slow_round = true;
             self.pinned = None;
             None
         }
