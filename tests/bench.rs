@@ -155,6 +155,25 @@ fn a_device_that_drops_shows_loss_counted_at_the_sink() {
     // trial may be cut, so 49.9 % is as right as 50 %).
     let shown = format!("{:.3}%", loss * 100.0);
     assert!(stdout.contains(&shown), "the table shows {shown}: {stdout}");
+
+    // Excusing stalls does not excuse a route's drops: weir took every
+    // frame in, so none is stalled loss.
+    std::fs::write(
+        &scn,
+        std::fs::read_to_string("perf/scenarios/ipv4-2port.toml").unwrap()
+            + "\n[[router.route]]\nprefix = \"10.2.0.8/29\"\naction = \"blackhole\"\n",
+    )
+    .unwrap();
+    let (r, _) = bench("drop-excused", &[scn.to_str().unwrap(), "--excuse-stalls"]);
+    let _ = std::fs::remove_file(&scn);
+    assert_eq!(r["settings"]["excuse_stalls"], true);
+    let p = &r["devices"][0]["points"][0];
+    assert_eq!(f(p, "/ndr_mpps/median"), 0.0, "{p:#}");
+    assert_eq!(f(p, "/pdr_mpps/median"), 0.0, "{p:#}");
+    for t in p["runs"][0]["trials"].as_array().unwrap() {
+        let lost = f(t, "/sent") - f(t, "/received");
+        assert!(f(t, "/stalled_loss") < lost / 2.0 || lost == 0.0, "{t:#}");
+    }
 }
 
 /// Two-way checks on one point: each direction's stream counted on its

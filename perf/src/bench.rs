@@ -517,6 +517,12 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
     let flows = scn.flows(&cfg)?;
     let mut report = tester_report(&scn, a, &plan, system, &cfg, ring, tester_core);
     report.settings.driver = "mem".into();
+    // Where the tester's frames cross to weir's worker, before and after.
+    let cores = tester_core
+        .zip(cfg.workers.cores.first().copied())
+        .filter(|_| pin);
+    let round_trip = || cores.and_then(|(t, w)| crate::sysinfo::core_round_trip_ns(t, w));
+    let before = round_trip();
     let unpin = pin_tester(tester_core, &mut report);
     let loopback = a.baselines.contains(&Baseline::Loopback);
     let devices = 1 + usize::from(loopback);
@@ -593,6 +599,9 @@ pub fn run(a: &BenchArgs) -> Result<Report> {
         );
     }
     unpin.restore();
+    if let (Some(first), Some(last)) = (before, round_trip()) {
+        report.system.core_round_trip_ns = Some([first, last]);
+    }
     if !a.no_inline {
         report.inline = inline_points(&scn, &plan, pin, &mut progress)?;
     }
@@ -640,6 +649,18 @@ pub fn compare_cli(a: &std::path::Path, b: &std::path::Path, tolerance_pct: f64)
         ra.system.loadavg,
         rb.system.loadavg
     );
+    let trip = |r: &Report| {
+        r.system
+            .core_round_trip_ns
+            .map_or("-".to_string(), |[x, y]| format!("{x:.0}..{y:.0}"))
+    };
+    if ra.system.core_round_trip_ns.is_some() || rb.system.core_round_trip_ns.is_some() {
+        println!(
+            "  tester-worker round trip, ns (before..after): {} / {}",
+            trip(&ra),
+            trip(&rb)
+        );
+    }
     print!(
         "{}",
         crate::report::comparison_table(&c, tolerance_pct / 100.0)

@@ -558,6 +558,12 @@ impl Report {
             self.settings.control_core,
             self.settings.tester_core,
         );
+        if let Some([first, last]) = s.core_round_trip_ns {
+            let _ = writeln!(
+                o,
+                "  tester-worker cache-line round trip: {first:.0} ns before, {last:.0} ns after"
+            );
+        }
         let _ = writeln!(o, "  command: {}", s.command);
         let st = |x: &Stat, scale: f64, prec: usize| {
             format!(

@@ -38,6 +38,87 @@ pub struct SystemInfo {
     /// Load averages (1, 5, 15 min) at the start: a busy machine makes
     /// NDR unreliable.
     pub loadavg: String,
+    /// Cache-line round trip between the tester's core and weir's worker
+    /// core, nanoseconds, measured just before and just after the
+    /// measurement (mem scenarios; absent otherwise). Everything the
+    /// tester hands weir crosses between those cores, so throughput
+    /// through the mem rings follows it. A virtual machine's vCPUs may be
+    /// moved between host cores while it runs: on the CI machines it
+    /// flips between about 80 ns (same core complex) and 400 ns within
+    /// seconds, halving the rate. Two reports are comparable only if
+    /// their round trips are alike.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_round_trip_ns: Option<[f64; 2]>,
+}
+
+/// Round trips of one cache line between CPUs `a` and `b`: two threads
+/// pinned there pass a flag back and forth. Nanoseconds per round trip,
+/// the median of five batches; `None` if a thread cannot be pinned.
+pub fn core_round_trip_ns(a: usize, b: usize) -> Option<f64> {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let known = |c: usize| ids.iter().any(|i| i.id == c);
+    if a == b || !known(a) || !known(b) {
+        return None;
+    }
+    const ROUNDS: u32 = 20_000;
+    const BATCHES: u32 = 5;
+    #[repr(align(64))]
+    struct Line(AtomicU32);
+    let flag = Line(AtomicU32::new(0));
+    let abort = AtomicBool::new(false);
+    let pin = |c: usize| core_affinity::set_for_current(core_affinity::CoreId { id: c });
+    // Wait until the flag reads `want`; false if the other side gave up.
+    let wait = |want: u32| loop {
+        if flag.0.load(Ordering::Acquire) == want {
+            return true;
+        }
+        if abort.load(Ordering::Relaxed) {
+            return false;
+        }
+        std::hint::spin_loop();
+    };
+    let mut batches: Vec<f64> = std::thread::scope(|s| {
+        s.spawn(|| {
+            if !pin(b) {
+                abort.store(true, Ordering::Relaxed);
+                return;
+            }
+            // Ping i is 2i + 1; the answer 2i + 2.
+            for i in 0..BATCHES * ROUNDS {
+                if !wait(2 * i + 1) {
+                    return;
+                }
+                flag.0.store(2 * i + 2, Ordering::Release);
+            }
+        });
+        let ping = s.spawn(|| {
+            let mut out = Vec::new();
+            if !pin(a) {
+                abort.store(true, Ordering::Relaxed);
+                return out;
+            }
+            let mut next = 1u32;
+            for _ in 0..BATCHES {
+                let t = std::time::Instant::now();
+                for _ in 0..ROUNDS {
+                    flag.0.store(next, Ordering::Release);
+                    if !wait(next + 1) {
+                        return out;
+                    }
+                    next += 2;
+                }
+                out.push(t.elapsed().as_nanos() as f64 / f64::from(ROUNDS));
+            }
+            out
+        });
+        ping.join().unwrap_or_default()
+    });
+    if batches.len() < BATCHES as usize {
+        return None;
+    }
+    batches.sort_by(f64::total_cmp);
+    Some(batches[BATCHES as usize / 2])
 }
 
 /// Quote a word for a POSIX shell if it needs it.
@@ -114,6 +195,7 @@ impl SystemInfo {
             started_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            core_round_trip_ns: None,
         }
     }
 }
@@ -134,5 +216,18 @@ mod tests {
         assert_eq!(meminfo(m, "Nope"), 0);
         let s = SystemInfo::collect();
         assert!(s.cores >= 1);
+    }
+
+    #[test]
+    fn a_round_trip_between_two_cores_takes_a_plausible_time() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cpus < 2 {
+            return;
+        }
+        // A busy machine may deschedule one side for a while: generous.
+        let ns = super::core_round_trip_ns(0, cpus - 1).expect("two CPUs to pin to");
+        assert!(ns > 1.0 && ns < 1_000_000.0, "{ns}");
+        assert_eq!(super::core_round_trip_ns(0, 0), None);
+        assert_eq!(super::core_round_trip_ns(0, 4096), None, "no such CPU");
     }
 }

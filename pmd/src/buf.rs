@@ -121,6 +121,13 @@ pub trait Buf: Send + Sized + 'static {
             None => m.flags &= !META_VLAN,
         }
     }
+    /// Hint the CPU to fetch what the pipeline reads first (metadata and
+    /// the first line of the frame) without waiting for it: a burst
+    /// prefetched as a whole overlaps its cache misses, which matters when
+    /// another core (a tester, a NIC's DMA into a remote cache) wrote the
+    /// packets. Never dereferences anything; the default does nothing.
+    #[inline]
+    fn prefetch(&self) {}
     /// Metadata.
     fn meta(&self) -> &Meta;
     /// Metadata, writable.

@@ -675,6 +675,11 @@ impl<P: Pool> Port<P> for GenPort<P> {
         // change (no store-to-load chain through memory per packet).
         let (mut id, mut track, mut run) = (usize::MAX, Track::default(), 0u64);
         let (mut bucket, mut bucket_run) = (0usize, 0u64);
+        // Another core (the router's worker) wrote these last: overlap the
+        // misses.
+        for p in pkts.iter() {
+            p.prefetch();
+        }
         for p in pkts.iter() {
             let d = p.data();
             bytes += d.len();
