@@ -234,6 +234,11 @@ async fn every_call_answers_from_the_running_router() {
         .into_inner();
     assert_eq!(w.workers.len(), 1);
     assert_eq!(w.workers[0].queues, ["a/0", "b/0"]);
+    // Stalls (if the machine took the worker's core away) add up.
+    let wc = w.workers[0].counters.unwrap();
+    assert!(wc.stalled_ns >= wc.longest_stall_ns, "{wc:?}");
+    assert!(wc.stalled_off_cpu_ns <= wc.stalled_ns, "{wc:?}");
+    assert_eq!(wc.stalls == 0, wc.stalled_ns == 0, "{wc:?}");
 
     // Counters move while the generators run.
     let first = c

@@ -5,7 +5,7 @@
 //! busy-polled vCPU away many times a second, for up to milliseconds
 //! (measured on the CI machines: dozens of gaps over 50 µs a second, the
 //! longest 4–7 ms, in weir's worker and in a bare C loop alike; see
-//! `perf/anchors.md`). A ring of 4096 frames lasts 150 µs at 27 Mpps and
+//! `perf/noise.md`). A ring of 4096 frames lasts 150 µs at 27 Mpps and
 //! 2 ms at 2 Mpps, so a strict zero-loss search there finds the longest
 //! stall, not the device's throughput, and two invocations disagree by
 //! tens of percent.

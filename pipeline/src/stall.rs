@@ -8,7 +8,7 @@
 //! hypervisor. On the busy-polled vCPUs of a shared host that happens
 //! many times a second and lasts up to milliseconds, long enough to fill
 //! any NIC ring; a bare C loop reading the TSC sees the same gaps there
-//! (`perf/anchors.md`). The log lets an operator, and `weir bench`, tell
+//! (`perf/noise.md`). The log lets an operator, and `weir bench`, tell
 //! that loss from loss the pipeline causes.
 //!
 //! The exception is a round that did the slow, rare work of the data

@@ -69,6 +69,9 @@ pub fn worker_counters_json(c: &WorkerCounters) -> Value {
         "rx_packets": c.rx_packets, "forwarded": c.forwarded, "local": c.local,
         "punted": c.punted, "injected": c.injected, "dropped": c.dropped,
         "bursts": c.bursts, "icmp_errors": c.icmp_errors,
+        "stalls": c.stalls, "stalled_ns": c.stalled_ns,
+        "longest_stall_ns": c.longest_stall_ns,
+        "stalled_off_cpu_ns": c.stalled_off_cpu_ns,
     })
 }
 
@@ -370,6 +373,9 @@ impl View for WorkerList {
             Col::R("RX-PACKETS"),
             Col::R("FORWARDED"),
             Col::R("DROPPED"),
+            Col::R("STALLS"),
+            Col::R("LONGEST-MS"),
+            Col::R("OFF-CPU"),
         ]);
         for w in &self.workers {
             let c = w.counters.unwrap_or_default();
@@ -381,6 +387,16 @@ impl View for WorkerList {
                 thousands(c.rx_packets),
                 thousands(c.forwarded),
                 thousands(c.dropped),
+                thousands(c.stalls),
+                format!("{:.2}", c.longest_stall_ns as f64 / 1e6),
+                if c.stalled_ns == 0 {
+                    "-".to_string()
+                } else {
+                    format!(
+                        "{:.0}%",
+                        100.0 * c.stalled_off_cpu_ns as f64 / c.stalled_ns as f64
+                    )
+                },
             ]);
         }
         t.to_string()

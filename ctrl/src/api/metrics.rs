@@ -149,7 +149,7 @@ pub fn render(c: &proto::Counters, vrfs: &[proto::Vrf]) -> String {
     }
 
     type WorkerField = fn(&proto::WorkerCounters) -> u64;
-    let worker_metrics: [(&str, &str, WorkerField); 8] = [
+    let worker_metrics: [(&str, &str, WorkerField); 10] = [
         ("rx_packets", "Packets a worker received.", |w| w.rx_packets),
         ("forwarded", "Packets a worker forwarded.", |w| w.forwarded),
         (
@@ -172,6 +172,16 @@ pub fn render(c: &proto::Counters, vrfs: &[proto::Vrf]) -> String {
         ("icmp_errors", "ICMP errors a worker generated.", |w| {
             w.icmp_errors
         }),
+        (
+            "stalls",
+            "Gaps of over 50 µs between a worker's poll rounds (its core taken away).",
+            |w| w.stalls,
+        ),
+        (
+            "stalled_nanoseconds",
+            "Nanoseconds a worker spent in stalls.",
+            |w| w.stalled_ns,
+        ),
     ];
     let zero = proto::WorkerCounters::default();
     for (what, help, get) in worker_metrics {
@@ -498,6 +508,10 @@ mod tests {
                     dropped: 10,
                     bursts: 9,
                     icmp_errors: 0,
+                    stalls: 3,
+                    stalled_ns: 1_500_000,
+                    longest_stall_ns: 1_000_000,
+                    stalled_off_cpu_ns: 1_400_000,
                 }),
                 drops: [("ttl".to_owned(), 3), ("no-route".to_owned(), 7)].into(),
             }],
@@ -530,6 +544,8 @@ mod tests {
             "weir_worker_forwarded_total{worker=\"0\"} 90",
             "weir_worker_punted_total{worker=\"0\"} 4",
             "weir_worker_dropped_total{worker=\"0\"} 10",
+            "weir_worker_stalls_total{worker=\"0\"} 3",
+            "weir_worker_stalled_nanoseconds_total{worker=\"0\"} 1500000",
             "weir_drops_total{reason=\"no-route\"} 7",
             "weir_worker_drops_total{worker=\"0\",reason=\"no-route\"} 7",
             "weir_control_events_total{event=\"arp_rx\"} 11",

@@ -304,6 +304,7 @@ fn drops_map(drops: &[u64]) -> HashMap<String, u64> {
 /// every port.
 fn worker_counters(stats: &Stats, w: usize) -> (proto::WorkerCounters, HashMap<String, u64>) {
     let v = stats.workers[w].read();
+    let stalls = stats.workers[w].stalls.totals();
     let rx = stats
         .ports()
         .iter()
@@ -319,6 +320,10 @@ fn worker_counters(stats: &Stats, w: usize) -> (proto::WorkerCounters, HashMap<S
         dropped: v.drops.iter().sum(),
         bursts: stats.workers[w].bursts.get(),
         icmp_errors: v.icmp_errors,
+        stalls: stalls.count,
+        stalled_ns: stalls.total_ns,
+        longest_stall_ns: stalls.longest_ns,
+        stalled_off_cpu_ns: stalls.off_cpu_ns,
     };
     (counters, drops_map(&v.drops))
 }
