@@ -14,17 +14,8 @@
 //! `SECONDS` seconds. See `perf/noise.md` for what it showed on the CI
 //! machines.
 
+use pipeline::stall::thread_cpu_ns;
 use std::time::{Duration, Instant};
-
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

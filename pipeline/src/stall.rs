@@ -259,8 +259,9 @@ impl StallClock {
     }
 }
 
-/// CPU time of the calling thread, nanoseconds.
-fn thread_cpu_ns() -> u64 {
+/// CPU time of the calling thread, nanoseconds (0 if the clock cannot be
+/// read).
+pub fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
