@@ -566,7 +566,7 @@ fn the_dpdk_scenario_needs_the_dpdk_feature() {
 
 #[test]
 fn compare_prints_the_two_medians_and_their_difference() {
-    let (r, _) = bench("cmp", &["--sizes", "64", "--no-latency"]);
+    let (mut r, _) = bench("cmp", &["--sizes", "64", "--no-latency"]);
     let a = tmp("cmp-a.json");
     let b = tmp("cmp-b.json");
     std::fs::write(&a, r.to_string()).unwrap();
@@ -587,4 +587,27 @@ fn compare_prints_the_two_medians_and_their_difference() {
     assert!(s.contains("weir 64 NDR") && s.contains("+10.0%"), "{s}");
     assert!(s.contains("weir 64 PDR") && s.contains("+0.0%"), "{s}");
     assert!(s.contains("1 of 2 figures within ±5.0%"), "{s}");
+    assert!(!s.contains("warning"), "{s}");
+
+    // Reports measured at core placements far apart are flagged.
+    let mut r3 = r2.clone();
+    r["system"]["core_round_trip_ns"] = serde_json::json!([40.0, 45.0]);
+    r3["system"]["core_round_trip_ns"] = serde_json::json!([410.0, 390.0]);
+    std::fs::write(&a, r.to_string()).unwrap();
+    std::fs::write(&b, r3.to_string()).unwrap();
+    let out = weir()
+        .args(["bench", "compare"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&a);
+    let _ = std::fs::remove_file(&b);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{s}");
+    assert!(s.contains("40..45 / 410..390"), "{s}");
+    assert!(
+        s.contains("warning: the round trip moved 40..410 ns"),
+        "{s}"
+    );
 }

@@ -661,6 +661,18 @@ pub fn compare_cli(a: &std::path::Path, b: &std::path::Path, tolerance_pct: f64)
             trip(&rb)
         );
     }
+    if let (Some(x), Some(y)) = (ra.system.core_round_trip_ns, rb.system.core_round_trip_ns) {
+        let (lo, hi) = (
+            x.iter().chain(&y).copied().fold(f64::INFINITY, f64::min),
+            x.iter().chain(&y).copied().fold(0.0, f64::max),
+        );
+        if hi > 2.0 * lo {
+            println!(
+                "  warning: the round trip moved {lo:.0}..{hi:.0} ns: the host placed the cores \
+                 differently, and rates through the mem rings follow it (perf/noise.md)"
+            );
+        }
+    }
     print!(
         "{}",
         crate::report::comparison_table(&c, tolerance_pct / 100.0)
