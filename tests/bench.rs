@@ -4,19 +4,10 @@
 //! are far below what any machine forwards, the rings hold 200 ms of
 //! traffic, and the forced loss is a route, not a race.
 
+mod bench_common;
+
+use bench_common::{f, tmp, weir};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
-
-fn weir() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_weir"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
-fn tmp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("weir-bench-{}-{name}", std::process::id()))
-}
 
 /// Run `weir bench` with tiny settings plus `extra`; the parsed JSON and
 /// stdout.
@@ -59,12 +50,6 @@ fn bench(name: &str, extra: &[&str]) -> (Value, String) {
     let _ = std::fs::remove_file(&svg);
     assert!(plot.starts_with("<svg") && plot.contains("Throughput vs frame size"));
     (serde_json::from_str(&text).unwrap(), stdout)
-}
-
-fn f(v: &Value, path: &str) -> f64 {
-    v.pointer(path)
-        .and_then(Value::as_f64)
-        .unwrap_or_else(|| panic!("{path} missing or not a number in {v:#}"))
 }
 
 #[test]
@@ -564,26 +549,33 @@ fn the_dpdk_scenario_needs_the_dpdk_feature() {
     assert!(e.contains("--features dpdk"), "{e}");
 }
 
+/// `weir bench compare` of two reports: whether it succeeded, and stdout.
+fn compare(a: &Value, b: &Value) -> (bool, String) {
+    let (pa, pb) = (tmp("cmp-a.json"), tmp("cmp-b.json"));
+    std::fs::write(&pa, a.to_string()).unwrap();
+    std::fs::write(&pb, b.to_string()).unwrap();
+    let out = weir()
+        .args(["bench", "compare"])
+        .arg(&pa)
+        .arg(&pb)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&pa);
+    let _ = std::fs::remove_file(&pb);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 #[test]
 fn compare_prints_the_two_medians_and_their_difference() {
     let (mut r, _) = bench("cmp", &["--sizes", "64", "--no-latency"]);
-    let a = tmp("cmp-a.json");
-    let b = tmp("cmp-b.json");
-    std::fs::write(&a, r.to_string()).unwrap();
     let mut r2 = r.clone();
     let ndr = f(&r, "/devices/0/points/0/ndr_mpps/median");
     r2["devices"][0]["points"][0]["ndr_mpps"]["median"] = serde_json::json!(ndr * 1.1);
-    std::fs::write(&b, r2.to_string()).unwrap();
-    let out = weir()
-        .args(["bench", "compare"])
-        .arg(&a)
-        .arg(&b)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&a);
-    let _ = std::fs::remove_file(&b);
-    let s = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{s}");
+    let (ok, s) = compare(&r, &r2);
+    assert!(ok, "{s}");
     assert!(s.contains("weir 64 NDR") && s.contains("+10.0%"), "{s}");
     assert!(s.contains("weir 64 PDR") && s.contains("+0.0%"), "{s}");
     assert!(s.contains("1 of 2 figures within ±5.0%"), "{s}");
@@ -593,18 +585,8 @@ fn compare_prints_the_two_medians_and_their_difference() {
     let mut r3 = r2.clone();
     r["system"]["core_round_trip_ns"] = serde_json::json!([40.0, 45.0]);
     r3["system"]["core_round_trip_ns"] = serde_json::json!([410.0, 390.0]);
-    std::fs::write(&a, r.to_string()).unwrap();
-    std::fs::write(&b, r3.to_string()).unwrap();
-    let out = weir()
-        .args(["bench", "compare"])
-        .arg(&a)
-        .arg(&b)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&a);
-    let _ = std::fs::remove_file(&b);
-    let s = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{s}");
+    let (ok, s) = compare(&r, &r3);
+    assert!(ok, "{s}");
     assert!(s.contains("40..45 / 410..390"), "{s}");
     assert!(
         s.contains("warning: the round trip moved 40..410 ns"),

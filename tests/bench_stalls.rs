@@ -3,25 +3,10 @@
 //! `--excuse-stalls` does not count them. A binary of its own: other
 //! tests' processes on the worker's CPU would add stalls of their own.
 
+mod bench_common;
+
+use bench_common::{f, tmp, weir};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
-
-fn weir() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_weir"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
-fn tmp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("weir-bench-stalls-{}-{name}", std::process::id()))
-}
-
-fn f(v: &Value, path: &str) -> f64 {
-    v.pointer(path)
-        .and_then(Value::as_f64)
-        .unwrap_or_else(|| panic!("{path} missing or not a number in {v:#}"))
-}
 
 /// A real preemption of weir's worker: a SCHED_FIFO thread of this test
 /// takes the worker's CPU for 3 ms every 150 ms (2 % of its time), while the tester offers

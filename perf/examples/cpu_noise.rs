@@ -8,13 +8,14 @@
 //! ```
 //!
 //! Defaults: 10 s on the highest-numbered CPU (weir's default worker
-//! core), round trips to CPU 0. Prints the gaps over 50 µs by length, the
+//! core), round trips to CPU 0. The loop ticks the workers' own stall
+//! clock, so it sees what a worker sees, minus the pipeline. Prints the gaps over 50 µs by length, the
 //! share of them the thread spent off its CPU (preempted or steal time,
 //! from `CLOCK_THREAD_CPUTIME_ID`), then one round trip a second for
 //! `SECONDS` seconds. See `perf/noise.md` for what it showed on the CI
 //! machines.
 
-use pipeline::stall::thread_cpu_ns;
+use pipeline::stall::{StallClock, StallLog};
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -27,39 +28,36 @@ fn main() {
         eprintln!("cpu_noise: cannot pin to CPU {cpu}");
         std::process::exit(2);
     }
-    let hz = pmd::tsc::hz() as f64;
-    let threshold = (50e-6 * hz) as u64;
+    // The worker's own stall clock and log, ticked by a bare loop.
+    let log = StallLog::default();
+    let mut clock = StallClock::start();
     // Gap classes (µs) and, per class: count, off-CPU count.
     let classes = [50.0, 100.0, 200.0, 500.0, 1000.0, 5000.0];
     let mut count = [0u64; 6];
     let mut off = [0u64; 6];
-    let (mut longest, mut total) = (0f64, 0f64);
     let end = Instant::now() + Duration::from_secs_f64(secs);
-    let mut last = pmd::tsc::rdtsc();
-    let (mut cpu_ns, mut tsc_at) = (thread_cpu_ns(), last);
+    let mut seen = 0u64;
     let mut n = 0u64;
     loop {
-        let now = pmd::tsc::rdtsc();
-        if now - last > threshold {
-            let us = (now - last) as f64 / hz * 1e6;
-            let c = thread_cpu_ns();
-            let wall = (now - tsc_at) as f64 / hz * 1e9;
-            let off_ns = wall - (c - cpu_ns) as f64;
-            let k = classes.iter().rposition(|&t| us >= t).unwrap_or(0);
-            count[k] += 1;
-            if off_ns * 2.0 >= us * 1e3 {
-                off[k] += 1;
-            }
-            longest = longest.max(us);
-            total += us;
-            (cpu_ns, tsc_at) = (c, now);
-        }
-        last = now;
+        clock.tick(&log, false, false);
         n += 1;
-        if n.is_multiple_of(4096) && Instant::now() > end {
-            break;
+        if n.is_multiple_of(4096) {
+            // Classify the stalls since the last look (far fewer than the
+            // log holds in 4096 turns).
+            for s in log.since(seen + 1).0 {
+                let us = s.ns() as f64 / 1e3;
+                let k = classes.iter().rposition(|&t| us >= t).unwrap_or(0);
+                count[k] += 1;
+                off[k] += u64::from(s.off_cpu());
+                seen = s.end;
+            }
+            if Instant::now() > end {
+                break;
+            }
         }
     }
+    let t = log.totals();
+    let (longest, total) = (t.longest_ns as f64 / 1e3, t.total_ns as f64 / 1e3);
     println!("CPU {cpu}, {secs} s of a bare loop reading the TSC:");
     println!("  gap (µs)      count   off-CPU");
     for (i, t) in classes.iter().enumerate() {

@@ -356,24 +356,14 @@ impl<P: Pool, T: Port<P>> Tester<P, T> {
         let catch_up = (CATCH_UP.as_secs_f64() * hz as f64) as u64;
         let mut catch_up_until = 0;
         while now < end && pending(&fwd, &rev) {
-            let n = fwd.gen.rx_burst(&mut out);
-            if n > 0 {
-                let sent = dev.to_dut.tx_burst(&mut out);
-                if sent < n {
-                    drops.note(now, (n - sent) as u64);
-                    catch_up_until = now + catch_up;
-                }
+            if offer(&mut fwd, &mut dev.to_dut, &mut out, drops, now) {
+                catch_up_until = now + catch_up;
             }
             let bursts = if now < catch_up_until { SINK_BURSTS } else { 1 };
             sink_backlog(&mut dev.from_dut, &mut fwd, &mut got, ns, bursts);
             if let Some(r) = &mut rev {
-                let n = r.gen.rx_burst(&mut out);
-                if n > 0 {
-                    let sent = dev.from_dut.tx_burst(&mut out);
-                    if sent < n {
-                        drops.note(now, (n - sent) as u64);
-                        catch_up_until = now + catch_up;
-                    }
+                if offer(r, &mut dev.from_dut, &mut out, drops, now) {
+                    catch_up_until = now + catch_up;
                 }
                 sink_backlog(&mut dev.to_dut, r, &mut got, ns, bursts);
             }
@@ -480,6 +470,27 @@ impl<P: Pool, T: Port<P>> Tester<P, T> {
             0
         };
     }
+}
+
+/// Generate one burst of `way` into `port`, noting in `drops` what the
+/// device refused at TSC `now`; whether it refused any.
+#[inline]
+fn offer<P: Pool, T: Port<P>>(
+    way: &mut Way<P>,
+    port: &mut T,
+    out: &mut Burst<P::Buf>,
+    drops: &mut DropLog,
+    now: u64,
+) -> bool {
+    let n = way.gen.rx_burst(out);
+    if n == 0 {
+        return false;
+    }
+    let sent = port.tx_burst(out);
+    if sent < n {
+        drops.note(now, (n - sent) as u64);
+    }
+    sent < n
 }
 
 /// Bursts the sink may take between two generated bursts while the

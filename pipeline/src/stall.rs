@@ -210,6 +210,10 @@ pub struct StallClock {
     tsc: u64,
     /// The last stall, while its backlog lasts.
     recovering: Option<u64>,
+    /// Rounds since the last tick, and what they saw (see [`StallClock::round`]).
+    rounds: u32,
+    slow_round: bool,
+    quiet: bool,
 }
 
 impl StallClock {
@@ -224,13 +228,32 @@ impl StallClock {
             cpu_ns: thread_cpu_ns(),
             tsc: now,
             recovering: None,
+            rounds: 0,
+            slow_round: false,
+            quiet: false,
         }
     }
 
-    /// After each poll round: record a stall in `log` if the round before
-    /// ended too long ago. `slow_round`: this round took a new port table
-    /// or snapshot; `backlog`: some port gave a full burst (after a stall,
-    /// the first round without one marks its recovery).
+    /// After each poll round: every [`STALL_ROUNDS`] rounds,
+    /// [`StallClock::tick`] with what those rounds saw (any slow round;
+    /// a backlog unless some round had no full burst).
+    #[inline]
+    pub fn round(&mut self, log: &StallLog, slow_round: bool, backlog: bool) {
+        self.slow_round |= slow_round;
+        self.quiet |= !backlog;
+        self.rounds += 1;
+        if self.rounds == STALL_ROUNDS {
+            self.rounds = 0;
+            let slow = std::mem::take(&mut self.slow_round);
+            let backlog = !std::mem::take(&mut self.quiet);
+            self.tick(log, slow, backlog);
+        }
+    }
+
+    /// Read the TSC: record a stall in `log` if the last tick was too long
+    /// ago. `slow_round`: a round since took a new port table or snapshot;
+    /// `backlog`: every round since gave a full burst on some port (after
+    /// a stall, the first tick without one marks its recovery).
     #[inline]
     pub fn tick(&mut self, log: &StallLog, slow_round: bool, backlog: bool) {
         let now = tsc::rdtsc();
@@ -265,7 +288,7 @@ impl StallClock {
 
 /// CPU time of the calling thread, nanoseconds (0 if the clock cannot be
 /// read).
-pub fn thread_cpu_ns() -> u64 {
+fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -312,6 +335,21 @@ mod tests {
         assert!(!lost);
         assert_eq!(s.len(), 10);
         assert_eq!(log.totals().count, STALL_SLOTS as u64 + 20);
+    }
+
+    #[test]
+    fn rounds_read_the_clock_every_stall_rounds() {
+        let log = StallLog::default();
+        let mut c = StallClock::start();
+        std::thread::sleep(Duration::from_millis(2));
+        for _ in 1..STALL_ROUNDS {
+            c.round(&log, true, false);
+        }
+        assert_eq!(log.totals().count, 0, "not read yet");
+        c.round(&log, false, true);
+        let (s, _) = log.since(0);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert!(s[0].slow_round, "a slow round among the four");
     }
 
     #[test]

@@ -268,19 +268,13 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         let mut idle = 0u32;
         let counters = self.counters.clone();
         let mut clock = crate::stall::StallClock::start();
-        let (mut rounds, mut quiet) = (0u32, false);
         while !stop.load(Ordering::Relaxed) {
             let n = self.poll();
-            // Some round since the last tick without a full burst.
-            quiet |= !std::mem::take(&mut self.backlog);
-            rounds = rounds.wrapping_add(1);
-            if rounds % crate::stall::STALL_ROUNDS == 0 {
-                clock.tick(
-                    &counters.stalls,
-                    std::mem::take(&mut self.slow_round),
-                    !std::mem::take(&mut quiet),
-                );
-            }
+            clock.round(
+                &counters.stalls,
+                std::mem::take(&mut self.slow_round),
+                std::mem::take(&mut self.backlog),
+            );
             if n == 0 {
                 idle += 1;
                 if idle >= 1024 {
