@@ -324,7 +324,7 @@ impl<P: Pool> Control<P> {
         let mut snap = Snapshot {
             generation: self.generation,
             fibs: self.fibs.clone(),
-            adj: Arc::new(adj),
+            adj: Arc::new(adj.into()),
             neighbors: Arc::new(map),
             ifaces: self.ifaces.clone(),
             tunnels: self.tunnels.clone(),

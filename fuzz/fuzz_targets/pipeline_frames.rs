@@ -69,7 +69,8 @@ fuzz_target!(|data: &[u8]| {
                 600,
             ),
             into_tunnel,
-        ]),
+        ]
+        .into()),
         neighbors: Arc::new(NeighborMap::build([(0, Ipv4Addr::new(10, 1, 0, 2), 4)])),
         ifaces: Arc::new(vec![
             IfaceState {

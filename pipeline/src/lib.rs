@@ -36,8 +36,8 @@ pub use capture::{
 };
 pub use counters::{CounterValues, DropReason, WorkerCounters};
 pub use state::{
-    Adj, AdjKind, DecapMap, DfPolicy, FragmentPolicy, IfaceState, NeighborMap, Rcu, Snapshot,
-    TunnelState,
+    Adj, AdjKind, AdjTable, DecapMap, DfPolicy, FastAdj, FragmentPolicy, IfaceState, NeighborMap,
+    Rcu, Snapshot, TunnelState,
 };
 pub use worker::{
     PortControl, PortSlot, Remap, RemapDone, Worker, WorkerConfig, WorkerQueues, META_HOLD,

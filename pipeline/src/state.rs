@@ -101,6 +101,74 @@ impl Adj {
     }
 }
 
+/// The adjacencies of a snapshot, indexed by [`NextHop`], with the form
+/// the forwarding fast path reads ([`FastAdj`]) built beside them once.
+/// Dereferences to the adjacencies.
+#[derive(Clone, Debug, Default)]
+pub struct AdjTable {
+    adj: Vec<Adj>,
+    fast: Vec<FastAdj>,
+}
+
+/// An adjacency as the forwarding fast path sees it: one 16-byte load of
+/// everything it needs, and one compare for whether it may take it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C, align(16))]
+pub struct FastAdj {
+    /// Ethernet destination then source address.
+    pub eth: [u8; 12],
+    /// Output port.
+    pub port: u16,
+    /// The largest IPv4 total length the fast path sends here: the MTU of
+    /// an untagged [`AdjKind::Forward`]; [`FastAdj::ATTACHED`] for a
+    /// connected subnet (the host's own adjacency is in the neighbor map);
+    /// 0 for anything else. Every packet exceeds the last two.
+    pub mtu: u16,
+}
+
+impl FastAdj {
+    /// [`FastAdj::mtu`] of an [`AdjKind::Attached`] adjacency.
+    pub const ATTACHED: u16 = 1;
+}
+
+impl AdjTable {
+    /// The table of `adj`.
+    pub fn new(adj: Vec<Adj>) -> Self {
+        let fast = adj
+            .iter()
+            .map(|a| FastAdj {
+                eth: a.eth,
+                port: a.port,
+                mtu: match a.kind {
+                    AdjKind::Forward if a.vlan == 0 => a.mtu.max(FastAdj::ATTACHED + 1),
+                    AdjKind::Attached => FastAdj::ATTACHED,
+                    _ => 0,
+                },
+            })
+            .collect();
+        AdjTable { adj, fast }
+    }
+
+    /// The fast path's form of every adjacency, same indices.
+    #[inline]
+    pub fn fast(&self) -> &[FastAdj] {
+        &self.fast
+    }
+}
+
+impl From<Vec<Adj>> for AdjTable {
+    fn from(adj: Vec<Adj>) -> Self {
+        AdjTable::new(adj)
+    }
+}
+
+impl std::ops::Deref for AdjTable {
+    type Target = [Adj];
+    fn deref(&self) -> &[Adj] {
+        &self.adj
+    }
+}
+
 /// Adjacency index of the shared "local" entry (the router's addresses).
 pub const ADJ_LOCAL: NextHop = 0;
 /// Adjacency index of the shared blackhole entry.
@@ -383,7 +451,7 @@ pub struct Snapshot {
     /// One IPv4 FIB per VRF, indexed by VRF index.
     pub fibs: Arc<Vec<Arc<Fib4>>>,
     /// Adjacencies, indexed by [`NextHop`].
-    pub adj: Arc<Vec<Adj>>,
+    pub adj: Arc<AdjTable>,
     /// Resolved neighbors on connected subnets.
     pub neighbors: Arc<NeighborMap>,
     /// Per-interface state, indexed by port; tunnel interfaces follow the

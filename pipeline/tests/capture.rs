@@ -75,7 +75,7 @@ fn snapshot() -> Snapshot {
     Snapshot {
         generation: 1,
         fibs: Arc::new(vec![Arc::new(fib)]),
-        adj: Arc::new(adj),
+        adj: Arc::new(adj.into()),
         neighbors: Arc::new(neighbors),
         ifaces: Arc::new(vec![
             iface("p0", R0, ip(10, 1, 0, 1)),

@@ -79,7 +79,7 @@ fn snapshot(generation: u64) -> Snapshot {
     Snapshot {
         generation,
         fibs: Arc::new(vec![Arc::new(fib)]),
-        adj: Arc::new(adj),
+        adj: Arc::new(adj.into()),
         neighbors: Arc::new(neighbors),
         ifaces: Arc::new(vec![
             iface("p0", R0, ip(10, 1, 0, 1)),

@@ -151,7 +151,7 @@ fn snapshot_unlinked(tunnels: Vec<TunnelState>) -> Snapshot {
     Snapshot {
         generation: 1,
         fibs: Arc::new(vec![Arc::new(default), Arc::new(main), Arc::new(bgp)]),
-        adj: Arc::new(adj),
+        adj: Arc::new(adj.into()),
         neighbors: Arc::new(NeighborMap::build([
             (0, Ipv4Addr::new(10, 1, 0, 2), 6),
             (1, Ipv4Addr::new(10, 2, 0, 2), 7),

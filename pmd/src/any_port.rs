@@ -45,6 +45,11 @@ impl<P: Pool> Port<P> for AnyPort<P> {
         each!(self, p => Port::<P>::tx_burst(p, pkts))
     }
 
+    #[inline]
+    fn tx_burst_plain(&mut self, pkts: &mut Burst<P::Buf>, bytes: u64) -> usize {
+        each!(self, p => Port::<P>::tx_burst_plain(p, pkts, bytes))
+    }
+
     fn flush(&mut self) {
         each!(self, p => Port::<P>::flush(p))
     }
@@ -86,6 +91,18 @@ impl Port<crate::drivers::dpdk::DpdkPool> for DpdkAnyPort {
         match self {
             DpdkAnyPort::Native(p) => p.tx_burst(pkts),
             DpdkAnyPort::Dpdk(p) => p.tx_burst(pkts),
+        }
+    }
+
+    #[inline]
+    fn tx_burst_plain(
+        &mut self,
+        pkts: &mut Burst<crate::drivers::dpdk::DpdkMbuf>,
+        bytes: u64,
+    ) -> usize {
+        match self {
+            DpdkAnyPort::Native(p) => p.tx_burst_plain(pkts, bytes),
+            DpdkAnyPort::Dpdk(p) => p.tx_burst_plain(pkts, bytes),
         }
     }
 

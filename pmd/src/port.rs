@@ -20,6 +20,17 @@ pub trait Port<P: Pool>: Send {
     /// Never blocks.
     fn tx_burst(&mut self, pkts: &mut Burst<P::Buf>) -> usize;
 
+    /// [`tx_burst`](Port::tx_burst) for a burst the caller vouches for: no
+    /// packet carries an 802.1Q tag to insert ([`crate::Buf::vlan`] is
+    /// `None` for every one) and their lengths add up to `bytes`. A driver
+    /// that would scan the burst for these takes them from here instead
+    /// (the forwarding fast path knows both); the default is `tx_burst`.
+    #[inline]
+    fn tx_burst_plain(&mut self, pkts: &mut Burst<P::Buf>, bytes: u64) -> usize {
+        let _ = bytes;
+        self.tx_burst(pkts)
+    }
+
     /// Push out anything the driver batched (called when a worker is idle
     /// and before it stops).
     fn flush(&mut self) {}

@@ -164,7 +164,8 @@ mod tests;
 mod v4;
 mod v6;
 
-pub use v4::Fib4;
+pub(crate) use node::has_popcnt;
+pub use v4::{Direct, Fib4};
 pub use v6::{mask6, Fib6, Fib6Builder};
 
 /// Next-hop index stored in the table (index into an adjacency array).

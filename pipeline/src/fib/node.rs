@@ -279,7 +279,7 @@ pub(super) unsafe fn walk<K: Key>(blk: *const u32, mut key: K) -> u32 {
 /// True if this CPU has a `popcnt` instruction (x86-64 before SSE4.2 does
 /// not; the baseline target emulates it with a dozen instructions).
 #[inline(always)]
-pub(super) fn has_popcnt() -> bool {
+pub(crate) fn has_popcnt() -> bool {
     #[cfg(all(target_arch = "x86_64", target_feature = "popcnt"))]
     {
         true

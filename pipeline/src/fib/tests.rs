@@ -2,6 +2,7 @@
 //! prefix, longest match wins.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 use super::*;
 use v6::Shape;
@@ -90,6 +91,10 @@ fn check_against(fib: &Fib4, reference: &Reference, addrs: &[u32]) {
     fib.lookup_batch(addrs, &mut out);
     for (i, &a) in addrs.iter().enumerate() {
         assert_eq!(out[i], fib.lookup(a), "lookup_batch[{i}] ({a:#010x})");
+    }
+    let direct = fib.direct();
+    for &a in addrs {
+        assert_eq!(direct.lookup(a), fib.lookup(a), "direct ({a:#010x})");
     }
     assert_eq!(fib.len(), reference.routes.len());
     assert_eq!(fib.is_empty(), reference.routes.is_empty());
@@ -504,6 +509,28 @@ fn fib_lookup_batch_matches_lookup() {
 fn fib_lookup_batch_short_out_panics() {
     let mut out = [0; 1];
     Fib4::new().lookup_batch(&[1, 2], &mut out);
+}
+
+#[test]
+fn fib_direct_answers_as_lookup() {
+    let mut fib = Fib4::new();
+    let a = u32::from(Ipv4Addr::new(10, 0, 0, 0));
+    fib.insert(a, 8, 1);
+    // A block with a compact root: a few /24s in one /18.
+    for i in 0..4u32 {
+        fib.insert(a | (i << 8), 24, 10 + i);
+    }
+    // One with child nodes: a /30 under a /26 in another /18.
+    let b = a | (1 << 14);
+    fib.insert(b, 26, 20);
+    fib.insert(b | 4, 30, 21);
+    let d = fib.direct();
+    assert_eq!(d.lookup(a | 0x0001_0100), 1, "direct entry");
+    assert_eq!(d.lookup(a | 0x0205), 12, "compact root");
+    assert_eq!(d.lookup(a | 0x0405), 1, "compact root, covering /8");
+    assert_eq!(d.lookup(0x0b00_0001), NO_ROUTE, "no route");
+    assert_eq!(d.lookup(b | 5), 21, "a walk");
+    assert_eq!(d.lookup(b | 9), 20, "a walk");
 }
 
 #[test]

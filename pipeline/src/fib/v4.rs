@@ -328,6 +328,67 @@ struct Top {
     leaf: u32,
 }
 
+/// A view of a [`Fib4`]'s top level and direct entries
+/// ([`Fib4::direct`]): one pointer, so that a tight loop keeps it in a
+/// register.
+#[derive(Clone, Copy)]
+pub struct Direct<'a> {
+    top: &'a [Top; SECTIONS],
+}
+
+impl Direct<'_> {
+    /// [`Fib4::lookup`] where it is called: two loads for an address whose
+    /// /18 holds no longer prefix, one more and a popcount in a block with
+    /// a compact root (nearly all), a call for the walk of any other. For
+    /// a loop compiled with `popcnt` where the CPU has it (without it the
+    /// popcount is a dozen instructions).
+    #[inline(always)]
+    pub fn lookup(self, addr: u32) -> NextHop {
+        // SAFETY: every `top` entry points to a live buffer with `mask + 1`
+        // entries, and every block entry there to a block (see
+        // `lookup_in`).
+        unsafe {
+            let t = self.top.get_unchecked((addr >> 24) as usize);
+            let e = *t.base.add(((addr >> (32 - DIRECT)) & t.mask) as usize);
+            if !is_block(e) {
+                return e;
+            }
+            let root = t.base.add(root_of(e));
+            if e & COMPACT != 0 {
+                return compact_leaf(root, addr << DIRECT);
+            }
+            walk_outlined(root, addr << DIRECT)
+        }
+    }
+}
+
+/// [`node::walk`] out of line: a call that a tight loop's registers
+/// survive (`cold` keeps its spills on its own path).
+///
+/// # Safety
+///
+/// As [`node::walk`].
+#[cold]
+#[inline(never)]
+unsafe fn walk_outlined(root: *const u32, key: u32) -> NextHop {
+    #[cfg(target_arch = "x86_64")]
+    if node::has_popcnt() {
+        return walk_popcnt(root, key);
+    }
+    node::walk(root, key)
+}
+
+/// [`node::walk`] compiled with `popcnt`.
+///
+/// # Safety
+///
+/// As [`node::walk`]; the CPU must have `popcnt`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn walk_popcnt(root: *const u32, key: u32) -> NextHop {
+    node::walk(root, key)
+}
+
 /// The routes and lookup entries of one /8 that holds a route of length
 /// `>= 8` (see the [module documentation](super)).
 struct Section {
@@ -974,6 +1035,13 @@ impl Fib4 {
         }
         // SAFETY: the table's invariant (see `lookup_in`).
         unsafe { self.lookup_in(addr) }
+    }
+
+    /// The table's direct entries, for a per-packet loop that cannot
+    /// batch its lookups: see [`Direct::lookup`].
+    #[inline]
+    pub fn direct(&self) -> Direct<'_> {
+        Direct { top: &self.top }
     }
 
     /// [`lookup`](Self::lookup) compiled with the `popcnt` instruction.

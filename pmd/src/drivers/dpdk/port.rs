@@ -687,6 +687,40 @@ impl DpdkPort {
         self.last_sample = crate::tsc::rdtsc();
     }
 
+    /// Hand `pkts` (`bytes` long in all) to the device, freeing and
+    /// counting what it does not take; `untagged` more were dropped
+    /// before (no room for their tag).
+    #[inline(always)]
+    fn send(&mut self, pkts: &mut Burst<DpdkMbuf>, bytes: u64, untagged: u64) -> usize {
+        let n = pkts.len();
+        // SAFETY: the driver takes ownership of the first `sent` mbufs; the
+        // rest are ours and freed here; then the vector forgets them all.
+        let (sent, lost_bytes) = unsafe {
+            let ptrs = pkts.as_mut_ptr() as *mut *mut rte_mbuf;
+            let sent = if n > 0 {
+                rte_sys::shim_eth_tx_burst(self.port_id, self.queue, ptrs, n as u16) as usize
+            } else {
+                0
+            };
+            let mut lost = 0u64;
+            if sent < n {
+                for i in sent..n {
+                    lost += (**ptrs.add(i)).data_len as u64;
+                }
+                rte_sys::rte_pktmbuf_free_bulk(ptrs.add(sent), (n - sent) as u32);
+            }
+            pkts.set_len(0);
+            (sent, lost)
+        };
+        self.stats.tx_packets.add(sent as u64);
+        self.stats.tx_bytes.add(bytes - lost_bytes);
+        let dropped = (n - sent) as u64 + untagged;
+        if dropped > 0 {
+            self.stats.tx_dropped.add(dropped);
+        }
+        sent
+    }
+
     #[inline]
     fn maybe_sample(&mut self) {
         if self.dev_last.is_some()
@@ -775,14 +809,16 @@ impl Port<DpdkPool> for DpdkPort {
                 return 0;
             }
             // The common case touches each mbuf's first cache line only:
-            // its length, segment count and offload flags.
-            let (mut bytes, mut odd) = (0u64, 0u64);
+            // its length, segment count and offload flags. One segment
+            // each adds up to n.
+            let (mut bytes, mut segs, mut flags) = (0u64, 0u64, 0u64);
             for i in 0..n {
                 let mb = &**slots.add(i);
                 bytes += mb.data_len as u64;
-                odd |= (mb.nb_segs as u64 ^ 1) | (mb.ol_flags & VLAN_FLAGS);
+                segs += mb.nb_segs as u64;
+                flags |= mb.ol_flags;
             }
-            let kept = if odd == 0 {
+            let kept = if segs == n as u64 && flags & VLAN_FLAGS == 0 {
                 n
             } else {
                 let (kept, extra, bad) = rx_fixup(slots, n);
@@ -826,33 +862,17 @@ impl Port<DpdkPool> for DpdkPort {
                 true
             });
         }
-        let n = pkts.len();
-        // SAFETY: the driver takes ownership of the first `sent` mbufs; the
-        // rest are ours and freed here; then the vector forgets them all.
-        let (sent, lost_bytes) = unsafe {
-            let ptrs = pkts.as_mut_ptr() as *mut *mut rte_mbuf;
-            let sent = if n > 0 {
-                rte_sys::shim_eth_tx_burst(self.port_id, self.queue, ptrs, n as u16) as usize
-            } else {
-                0
-            };
-            let mut lost = 0u64;
-            if sent < n {
-                for i in sent..n {
-                    lost += (**ptrs.add(i)).data_len as u64;
-                }
-                rte_sys::rte_pktmbuf_free_bulk(ptrs.add(sent), (n - sent) as u32);
-            }
-            pkts.set_len(0);
-            (sent, lost)
-        };
-        self.stats.tx_packets.add(sent as u64);
-        self.stats.tx_bytes.add(bytes - lost_bytes);
-        let dropped = (n - sent) as u64 + untagged;
-        if dropped > 0 {
-            self.stats.tx_dropped.add(dropped);
+        self.send(pkts, bytes, untagged)
+    }
+
+    #[inline]
+    fn tx_burst_plain(&mut self, pkts: &mut Burst<DpdkMbuf>, bytes: u64) -> usize {
+        debug_assert!(pkts.iter().all(|p| p.vlan().is_none()));
+        debug_assert_eq!(pkts.iter().map(|p| p.len() as u64).sum::<u64>(), bytes);
+        if pkts.is_empty() {
+            return 0;
         }
-        sent
+        self.send(pkts, bytes, 0)
     }
 
     fn flush(&mut self) {
