@@ -200,9 +200,9 @@ struct FastEnv<'s> {
 /// its MTU, with TTL to spare, forward it in place (TTL − 1 with the RFC
 /// 1624 checksum update, MAC rewrite) and move it down to slot `*kept`
 /// with its output port in `outp`, adding its length to `out`. Stops at
-/// the first packet that is not
-/// the common case, leaving it in its slot; returns its index (`n` when
-/// there is none). The general path takes that packet from the start.
+/// the first packet that is not the common case, leaving it in its slot;
+/// returns its index (`n` when there is none). The general path takes
+/// that packet from the start.
 ///
 /// A function of its own so that its loop has the registers to itself,
 /// compiled with `popcnt` where the CPU has it (the FIB's blocks take
