@@ -13,7 +13,7 @@
 //!  burst ─► fast_run ──────────── forwarded in place ─┐
 //!            │ (stops at a packet it does not take)    ├─► send_forwarded
 //!            ▼                                        │
-//!          general: parse, lookup, forward_in_place ──┘
+//!          general: parse, lookup, forward_other ────┘
 //!            │ (what is not plain forwarding)
 //!            ▼
 //!          slow: ipv4_slow (local, ICMP errors, fragments, ARP holds, …)
@@ -178,10 +178,13 @@ fn fast_check(d: &[u8], head: &HeadTemplate) -> Option<Checked> {
     })
 }
 
-/// What [`fast_run`] forwarded besides the packets: their bytes, and
-/// whether any now carries an 802.1Q tag.
-#[derive(Default)]
-struct FastOut {
+/// The packets of a burst forwarded so far, compacted to the front of
+/// the burst: how many, their output ports, their bytes, and whether any
+/// now carries an 802.1Q tag (else the driver need not scan them again:
+/// [`Port::tx_burst_plain`]).
+struct Forwarded {
+    kept: usize,
+    ports: [u16; BURST],
     bytes: u64,
     tagged: bool,
 }
@@ -198,8 +201,8 @@ struct FastEnv<'s> {
 /// The fast path over packets `pkts[i..n]`: while each is a checked IPv4
 /// packet ([`fast_check`]) routed to a resolved, untagged neighbor, within
 /// its MTU, with TTL to spare, forward it in place (TTL − 1 with the RFC
-/// 1624 checksum update, MAC rewrite) and move it down to slot `*kept`
-/// with its output port in `outp`, adding its length to `out`. Stops at
+/// 1624 checksum update, MAC rewrite) and move it down to slot `fw.kept`,
+/// recorded in `fw`. Stops at
 /// the first packet that is not the common case, leaving it in its slot;
 /// returns its index (`n` when there is none). The general path takes
 /// that packet from the start.
@@ -211,22 +214,20 @@ struct FastEnv<'s> {
 /// # Safety
 ///
 /// `pkts[i..n]` hold packets the caller owns; slots below `i` from
-/// `*kept` on are free; `*kept <= i` and `n <= BURST`.
+/// `fw.kept` on are free; `fw.kept <= i` and `n <= BURST`.
 #[inline(never)]
 unsafe fn fast_run<B: Buf>(
     pkts: *mut B,
     i: usize,
     n: usize,
-    kept: &mut usize,
-    outp: &mut [u16; BURST],
+    fw: &mut Forwarded,
     env: &FastEnv<'_>,
-    out: &mut FastOut,
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
     if crate::fib::has_popcnt() {
-        return fast_run_popcnt(pkts, i, n, kept, outp, env, out);
+        return fast_run_popcnt(pkts, i, n, fw, env);
     }
-    fast_run_in(pkts, i, n, kept, outp, env, out)
+    fast_run_in(pkts, i, n, fw, env)
 }
 
 /// [`fast_run`] compiled with the `popcnt` instruction.
@@ -240,12 +241,10 @@ unsafe fn fast_run_popcnt<B: Buf>(
     pkts: *mut B,
     i: usize,
     n: usize,
-    kept: &mut usize,
-    outp: &mut [u16; BURST],
+    fw: &mut Forwarded,
     env: &FastEnv<'_>,
-    out: &mut FastOut,
 ) -> usize {
-    fast_run_in(pkts, i, n, kept, outp, env, out)
+    fast_run_in(pkts, i, n, fw, env)
 }
 
 /// The body of [`fast_run`].
@@ -258,21 +257,19 @@ unsafe fn fast_run_in<B: Buf>(
     pkts: *mut B,
     i: usize,
     n: usize,
-    kept: &mut usize,
-    outp: &mut [u16; BURST],
+    fw: &mut Forwarded,
     env: &FastEnv<'_>,
-    out: &mut FastOut,
 ) -> usize {
     // Within one run every packet is forwarded, so each moves down by the
     // same `gap`: 0 when the burst had no stop before, and nothing moves.
-    let gap = i - *kept;
+    let gap = i - fw.kept;
     let (i, b) = if gap == 0 {
-        fast_loop::<B, false>(pkts, i, n, 0, outp, env, &mut out.tagged)
+        fast_loop::<B, false>(pkts, i, n, 0, &mut fw.ports, env, &mut fw.tagged)
     } else {
-        fast_loop::<B, true>(pkts, i, n, gap, outp, env, &mut out.tagged)
+        fast_loop::<B, true>(pkts, i, n, gap, &mut fw.ports, env, &mut fw.tagged)
     };
-    *kept = i - gap;
-    out.bytes += b;
+    fw.kept = i - gap;
+    fw.bytes += b;
     i
 }
 
@@ -282,7 +279,7 @@ unsafe fn fast_run_in<B: Buf>(
 ///
 /// # Safety
 ///
-/// As [`fast_run`], with `gap` = `i - *kept`.
+/// As [`fast_run`], with `gap` = `i - fw.kept`.
 #[inline(always)]
 unsafe fn fast_loop<B: Buf, const MOVE: bool>(
     pkts: *mut B,
@@ -301,7 +298,7 @@ unsafe fn fast_loop<B: Buf, const MOVE: bool>(
         };
         b += total as u64 + ETH_LEN as u64;
         if MOVE {
-            // SAFETY: slot i - gap (>= *kept) is free.
+            // SAFETY: slot i - gap (>= fw.kept) is free.
             std::ptr::copy_nonoverlapping(slot, slot.sub(gap), 1);
         }
         *outp.get_unchecked_mut(i - gap) = port;
@@ -330,13 +327,13 @@ fn fast_one<B: Buf>(p: &mut B, env: &FastEnv<'_>, tagged: &mut bool) -> Option<(
     }
     if c.total > adj.mtu {
         if adj.mtu != FastAdj::ATTACHED {
-            return fast_other(p, c.dst, nh, env.snap, tagged);
+            return forward_other(p, c.dst, nh, env.snap, tagged);
         }
         // A host on a connected subnet: its own adjacency, if resolved.
         let host = env.snap.neighbors.get(adj.port, c.dst)?;
         adj = env.adjs.get(host as usize)?;
         if c.total > adj.mtu {
-            return fast_other(p, c.dst, host, env.snap, tagged);
+            return forward_other(p, c.dst, host, env.snap, tagged);
         }
     }
     let ttl_word = ttl_word_decrement(c.ttl_word)?;
@@ -346,13 +343,14 @@ fn fast_one<B: Buf>(p: &mut B, env: &FastEnv<'_>, tagged: &mut bool) -> Option<(
     Some((adj.port, c.total))
 }
 
-/// The rest of [`fast_one`]'s cases, out of its loop: a checked IPv4
-/// packet to `dst` whose adjacency (`nh`) is not a plain resolved
-/// neighbor, forwarded in place by [`forward_in_place`] (a tagged
-/// neighbor, a hairpin tunnel pair) or left alone (`None`).
+/// What [`fast_one`] does not take, out of its loop, and the general
+/// path: a checked IPv4 packet to `dst` whose lookup gave `nh`, forwarded
+/// in place by [`forward_in_place`] (a tagged neighbor, a hairpin tunnel
+/// pair) or left alone (`None`). Gives the port and IPv4 total length, as
+/// [`fast_one`], and sets `tagged` for a tagged neighbor.
 #[cold]
 #[inline(never)]
-fn fast_other<B: Buf>(
+fn forward_other<B: Buf>(
     p: &mut B,
     dst: u32,
     nh: u32,
@@ -360,7 +358,7 @@ fn fast_other<B: Buf>(
     tagged: &mut bool,
 ) -> Option<(u16, u16)> {
     let total = u16::from_be_bytes([p.data()[16], p.data()[17]]);
-    let port = forward_in_place(p, dst, nh, snap, false)?;
+    let port = forward_in_place(p, dst, nh, snap)?;
     *tagged |= p.vlan().is_some();
     Some((port, total))
 }
@@ -368,19 +366,10 @@ fn fast_other<B: Buf>(
 /// The general path's in-place forwarding of a checked IPv4 packet to
 /// `dst` whose lookup gave `nh`: to a resolved neighbor (tagged or not),
 /// or through a hairpin tunnel pair (two routing hops), when TTL and MTU
-/// allow and no policy rule applies. The output port, or `None` for the
-/// slow path ([`Worker::ipv4_slow`]).
+/// allow. The output port, or `None` for the slow path
+/// ([`Worker::ipv4_slow`]).
 #[inline]
-fn forward_in_place<B: Buf>(
-    p: &mut B,
-    dst: u32,
-    nh: u32,
-    snap: &Snapshot,
-    policy: bool,
-) -> Option<u16> {
-    if policy {
-        return None;
-    }
+fn forward_in_place<B: Buf>(p: &mut B, dst: u32, nh: u32, snap: &Snapshot) -> Option<u16> {
     let (_, mut adj) = snap.resolve(nh, dst);
     let h = p.data_mut().first_chunk_mut::<34>()?;
     let ttl = h[22];
@@ -615,10 +604,10 @@ fn parse_short(d: &[u8], iface: &IfaceState) -> Parsed {
 impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// Route one received burst from `in_port`.
     ///
-    /// Packets are taken in order, one at a time: the fast path
-    /// ([`fast_forward`]) forwards the common case in place; what it does
-    /// not take goes on through the general path ([`parse`],
-    /// [`forward_in_place`]) and, failing that, the slow path. Forwarded
+    /// Packets are taken in order: the fast path ([`fast_run`]) forwards
+    /// the common case in place; the first packet it does not take goes on
+    /// through the general path ([`parse`], [`forward_other`]) and, failing
+    /// that, the slow path; then the fast path resumes. Forwarded
     /// packets are compacted to the front of the burst with their output
     /// port and leave together ([`Self::send_forwarded`]).
     pub(crate) fn route_burst(&mut self, in_port: u16, rx: &mut Burst<P::Buf>, snap: &Snapshot) {
@@ -657,17 +646,17 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         // moved down to slot `kept` <= its own; the length is set to `kept`
         // at the end.
         unsafe { rx.set_len(0) };
-        let mut outp = [0u16; BURST];
-        let mut kept = 0usize;
-        // What the fast path forwarded is `fast.bytes` long and untagged
-        // unless `fast.tagged`: the driver need not scan it again, while
-        // the general path forwarded nothing (`plain`).
-        let (mut fast, mut plain) = (FastOut::default(), true);
+        let mut fw = Forwarded {
+            kept: 0,
+            ports: [0; BURST],
+            bytes: 0,
+            tagged: false,
+        };
         let mut i = 0;
         while i < n {
             if !policy {
-                // SAFETY: as above; kept <= i.
-                i = unsafe { fast_run(pkts, i, n, &mut kept, &mut outp, &env, &mut fast) };
+                // SAFETY: as above; fw.kept <= i.
+                i = unsafe { fast_run(pkts, i, n, &mut fw, &env) };
                 if i == n {
                     break;
                 }
@@ -705,24 +694,29 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             i = j + 1;
             // SAFETY: slot j holds a packet we own.
             let slot = unsafe { pkts.add(j) };
-            if let Some(port) = forward_in_place(unsafe { &mut *slot }, dst, nh, snap, policy) {
-                // SAFETY: slot `kept` (<= j) is free or is slot j itself.
-                unsafe { std::ptr::copy(slot, pkts.add(kept), 1) };
-                outp[kept] = port;
-                kept += 1;
-                plain = false;
+            let forwarded = if policy {
+                None
+            } else {
+                forward_other(unsafe { &mut *slot }, dst, nh, snap, &mut fw.tagged)
+            };
+            if let Some((port, total)) = forwarded {
+                // SAFETY: slot `fw.kept` (<= j) is free or is slot j itself.
+                unsafe { std::ptr::copy(slot, pkts.add(fw.kept), 1) };
+                fw.ports[fw.kept] = port;
+                fw.kept += 1;
+                fw.bytes += total as u64 + ETH_LEN as u64;
                 continue;
             }
             // SAFETY: read out once; the slot is not used again.
             let p = unsafe { std::ptr::read(slot) };
             self.ipv4_slow(p, dst, nh, in_port, iface, snap);
         }
-        // SAFETY: slots 0..kept hold the forwarded packets, moved there.
-        unsafe { rx.set_len(kept) };
-        self.counters.forwarded.add(kept as u64);
-        if kept > 0 {
-            let plain = plain && !fast.tagged;
-            self.send_forwarded(rx, &outp[..kept], plain.then_some(fast.bytes));
+        // SAFETY: slots 0..fw.kept hold the forwarded packets, moved there.
+        unsafe { rx.set_len(fw.kept) };
+        self.counters.forwarded.add(fw.kept as u64);
+        if fw.kept > 0 {
+            let plain = (!fw.tagged).then_some(fw.bytes);
+            self.send_forwarded(rx, &fw.ports[..fw.kept], plain);
         }
     }
 

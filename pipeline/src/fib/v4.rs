@@ -329,11 +329,12 @@ struct Top {
 }
 
 /// A view of a [`Fib4`]'s top level and direct entries
-/// ([`Fib4::direct`]): one pointer, so that a tight loop keeps it in a
-/// register.
+/// ([`Fib4::direct`]), for a tight loop: the top level is one pointer it
+/// keeps in a register; the table itself is only for the walk.
 #[derive(Clone, Copy)]
 pub struct Direct<'a> {
     top: &'a [Top; SECTIONS],
+    fib: &'a Fib4,
 }
 
 impl Direct<'_> {
@@ -353,40 +354,12 @@ impl Direct<'_> {
             if !is_block(e) {
                 return e;
             }
-            let root = t.base.add(root_of(e));
             if e & COMPACT != 0 {
-                return compact_leaf(root, addr << DIRECT);
+                return compact_leaf(t.base.add(root_of(e)), addr << DIRECT);
             }
-            walk_outlined(root, addr << DIRECT)
         }
+        self.fib.lookup_cold(addr)
     }
-}
-
-/// [`node::walk`] out of line: a call that a tight loop's registers
-/// survive (`cold` keeps its spills on its own path).
-///
-/// # Safety
-///
-/// As [`node::walk`].
-#[cold]
-#[inline(never)]
-unsafe fn walk_outlined(root: *const u32, key: u32) -> NextHop {
-    #[cfg(target_arch = "x86_64")]
-    if node::has_popcnt() {
-        return walk_popcnt(root, key);
-    }
-    node::walk(root, key)
-}
-
-/// [`node::walk`] compiled with `popcnt`.
-///
-/// # Safety
-///
-/// As [`node::walk`]; the CPU must have `popcnt`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "popcnt")]
-unsafe fn walk_popcnt(root: *const u32, key: u32) -> NextHop {
-    node::walk(root, key)
 }
 
 /// The routes and lookup entries of one /8 that holds a route of length
@@ -1041,7 +1014,19 @@ impl Fib4 {
     /// batch its lookups: see [`Direct::lookup`].
     #[inline]
     pub fn direct(&self) -> Direct<'_> {
-        Direct { top: &self.top }
+        Direct {
+            top: &self.top,
+            fib: self,
+        }
+    }
+
+    /// [`lookup`](Self::lookup) as a call a tight loop's registers survive
+    /// (`cold` keeps its spills on its own path): [`Direct::lookup`]'s
+    /// walk.
+    #[cold]
+    #[inline(never)]
+    fn lookup_cold(&self, addr: u32) -> NextHop {
+        self.lookup(addr)
     }
 
     /// [`lookup`](Self::lookup) compiled with the `popcnt` instruction.
