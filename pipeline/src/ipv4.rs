@@ -28,7 +28,7 @@
 //! martian or length checks.
 
 use crate::counters::DropReason;
-use crate::fib::{Direct, NO_ROUTE};
+use crate::fib::{martian_net, Direct, NO_ROUTE};
 use crate::policy::PolicyAction;
 use crate::state::{Adj, AdjKind, DfPolicy, FastAdj, FragmentPolicy, IfaceState, Snapshot};
 use crate::wire::checksum;
@@ -63,7 +63,7 @@ static MARTIAN: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
-        t[i] = (i == 0 || i == 127 || i >= 224) as u8;
+        t[i] = martian_net(i) as u8;
         i += 1;
     }
     t
@@ -96,85 +96,110 @@ fn ttl_word_decrement(w: u32) -> Option<u32> {
     (w < 0xfffe_0000).then(|| w + 0xffff)
 }
 
-/// The end-around-carry sum of five 32-bit words: the sum modulo
-/// 2^32 − 1 (= 0xFFFF · 0x10001), never 0 unless all are 0. On x86-64 a
-/// chain of add-with-carry.
+/// The end-around-carry sum of three little-endian words: `a + b + c`
+/// modulo 2^64 − 1 (= 0xFFFF · 0x0001_0001_0001_0001), in 1 ..= 2^64 − 1
+/// when the true sum is not 0. On x86-64 an add and two add-with-carry.
 #[inline(always)]
-fn sum32_end_around(w: [u32; 5]) -> u32 {
+fn sum64_end_around(a: u64, b: u64, c: u64) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::_addcarry_u32;
-        let mut s = 0u32;
+        use std::arch::x86_64::_addcarry_u64;
+        let mut s = 0u64;
         #[allow(unused_unsafe)]
         // SAFETY: plain integer arithmetic (safe in newer Rust).
         unsafe {
-            let mut c = _addcarry_u32(0, w[0], w[1], &mut s);
-            c = _addcarry_u32(c, s, w[2], &mut s);
-            c = _addcarry_u32(c, s, w[3], &mut s);
-            c = _addcarry_u32(c, s, w[4], &mut s);
-            // The carry of the last word comes back in; at most one more
-            // carry can follow (then s <= 4).
-            c = _addcarry_u32(c, s, 0, &mut s);
-            _addcarry_u32(c, s, 0, &mut s);
+            let k = _addcarry_u64(0, a, b, &mut s);
+            let k = _addcarry_u64(k, s, c, &mut s);
+            // After a carry out of `s + c + k`, s <= c, so adding the carry
+            // back cannot carry again.
+            _addcarry_u64(k, s, 0, &mut s);
         }
         s
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let acc: u64 = w.iter().map(|&x| x as u64).sum();
-        let acc = (acc & 0xffff_ffff) + (acc >> 32);
-        ((acc & 0xffff_ffff) + (acc >> 32)) as u32
+        let t = a as u128 + b as u128 + c as u128;
+        let t = (t & u64::MAX as u128) + (t >> 64);
+        ((t & u64::MAX as u128) + (t >> 64)) as u64
     }
 }
 
-/// Whether `x`, not 0, is a multiple of 0xFFFF: `x · 0xFFFEFFFF` (the
-/// inverse of 0xFFFF modulo 2^32), wrapping, is at most `u32::MAX /
-/// 0xFFFF` (Granlund and Montgomery, "Division by invariant integers
-/// using multiplication", §9). That product is `−(x · 0x10001)`, so: `x ·
-/// 0x10001`, wrapping, is 0 (only for `x` = 0, 0x10001 being odd) or at
-/// least `−0x10001`. A shift, an add and a compare.
+/// 2^64 − 1 = 0xFFFF · `ONES16`; `−ONES16` is the inverse of 0xFFFF
+/// modulo 2^64.
+const ONES16: u64 = 0x0001_0001_0001_0001;
+const _: () = assert!(0xffffu64.wrapping_mul(ONES16.wrapping_neg()) == 1);
+
+/// Whether `x`, not 0, is a multiple of 0xFFFF (Granlund and Montgomery,
+/// "Division by invariant integers using multiplication", §9): exactly
+/// when `x · 0xFFFF⁻¹ = −(x · ONES16)`, modulo 2^64, is at most `u64::MAX
+/// / 0xFFFF = ONES16`; `x · ONES16` is not 0, so that is `x · ONES16 +
+/// ONES16` carrying out. A multiply, an add and a branch on the carry,
+/// with one constant.
 #[inline(always)]
-fn multiple_of_ffff(x: u32) -> bool {
+fn multiple_of_ffff(x: u64) -> bool {
     debug_assert!(x != 0);
-    x.wrapping_add(x << 16) >= 0u32.wrapping_sub(0x10001)
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::_addcarry_u64;
+        let mut s = 0;
+        #[allow(unused_unsafe)]
+        // SAFETY: plain integer arithmetic (safe in newer Rust).
+        unsafe {
+            _addcarry_u64(0, x.wrapping_mul(ONES16), ONES16, &mut s) != 0
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        x.wrapping_mul(ONES16).overflowing_add(ONES16).1
+    }
 }
-const _: () = assert!(0xffffu32.wrapping_mul(0xfffe_ffff) == 1);
 
 /// The fast classifier: `Some` when frame `d` is the common case, a
 /// unicast IPv4 frame to the interface's MAC (`head`) with a 20-byte
-/// header, a good checksum, no Ethernet padding and no martian address;
-/// `None` sends the frame to [`parse`], which finds out what it is.
+/// header, a good checksum, no Ethernet padding and no martian source;
+/// `None` sends the frame to [`parse`], which finds out what it is. A
+/// martian destination is the caller's to refuse: the fast loop's lookup
+/// ([`Direct::lookup`]) answers [`NO_ROUTE`] for it.
 ///
 /// One branch per test, each predicted not taken for a run of good
-/// frames. The words summed for the checksum include the destination
-/// and the TTL, read once.
+/// frames. The header is read as three little-endian words, which the
+/// checksum sums and the rest is taken from:
+///
+/// ```text
+///  byte 14      16      18      20      22  23  24      26      30      34
+///      | 45 tos | total | ident | frag  |ttl|pro| cksum |  src  |  dst  |
+///      |<-------------- q0 ------------->|<------------ q1 ---------->|<dw>|
+/// ```
 #[inline(always)]
-fn fast_check(d: &[u8], head: &HeadTemplate) -> Option<Checked> {
+fn fast_check<const V2: bool>(d: &[u8], head: &HeadTemplate) -> Option<Checked> {
     let h = d.first_chunk::<34>()?;
-    if !head.matches(h.first_chunk::<16>().expect("34 > 16")) {
+    if !head.matches::<V2>(h.first_chunk::<16>().expect("34 > 16")) {
         return None;
     }
-    // Exactly header + IPv4 total length (which is then >= 20).
-    let total = u16::from_be_bytes([h[16], h[17]]);
-    if total as usize + ETH_LEN != d.len() {
+    // Exactly header + IPv4 total length (which is then >= 20): the
+    // length field is compared with the frame's, swapped.
+    let total = d.len() - ETH_LEN;
+    if total > u16::MAX as usize || u16::from_be_bytes([h[16], h[17]]) != total as u16 {
         return None;
     }
-    let w = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-    let (ttl_word, dst) = (w(22), w(30));
+    let total = total as u16;
+    let q = |i: usize| u64::from_le_bytes(*h[i..].first_chunk::<8>().expect("in 34"));
+    let (q0, q1) = (q(14), q(22));
+    let dw = u32::from_le_bytes(*h[30..].first_chunk::<4>().expect("in 34"));
     // See header_checksum_ok: valid exactly when the sum of the header's
-    // words is a multiple of 0xFFFF, which 2^32 − 1 is, and not 0 (byte 14
-    // is 0x45).
-    if !multiple_of_ffff(sum32_end_around([w(14), w(18), ttl_word, w(26), dst])) {
+    // words is a multiple of 0xFFFF, which 2^64 − 1 is, and not 0 (byte
+    // 14 is 0x45). Each 64-bit word is ≡ the sum of its 16-bit words.
+    if !multiple_of_ffff(sum64_end_around(q0, q1, dw as u64)) {
         return None;
     }
-    // First octets of source and destination.
-    if MARTIAN[h[26] as usize] | MARTIAN[h[30] as usize] != 0 {
+    // The source's first octet.
+    if MARTIAN[h[26] as usize] != 0 {
         return None;
     }
     Some(Checked {
-        dst: u32::from_be(dst.to_le()),
+        dst: u32::from_be(dw.to_le()),
         total,
-        ttl_word,
+        ttl_word: q1 as u32,
     })
 }
 
@@ -184,9 +209,31 @@ fn fast_check(d: &[u8], head: &HeadTemplate) -> Option<Checked> {
 /// [`Port::tx_burst_plain`]).
 struct Forwarded {
     kept: usize,
-    ports: [u16; BURST],
+    ports: Ports,
     bytes: u64,
     tagged: bool,
+}
+
+/// Output ports of a burst's packets, aligned so that they can be read
+/// four to a word ([`Ports::same`]).
+#[repr(C, align(16))]
+struct Ports([u16; BURST]);
+
+impl Ports {
+    /// `Some(port)` when the first `n` (at least 1) are all `port`.
+    #[inline(always)]
+    fn same(&self, n: usize) -> Option<u16> {
+        let port = self.0[0];
+        if n == BURST {
+            // A full burst, the common case: 16 words, a vector loop.
+            // SAFETY: 128 bytes aligned to 16, as [u64; 16] needs.
+            let words = unsafe { &*(self.0.as_ptr() as *const [u64; BURST / 4]) };
+            let pat = u64::from(port) * 0x0001_0001_0001_0001;
+            let diff = words.iter().fold(0, |d, &w| d | (w ^ pat));
+            return (diff == 0).then_some(port);
+        }
+        self.0[..n].iter().all(|&o| o == port).then_some(port)
+    }
 }
 
 /// What [`fast_run`] routes with: one interface's MAC, its VRF's FIB, the
@@ -224,19 +271,35 @@ unsafe fn fast_run<B: Buf>(
     env: &FastEnv<'_>,
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if crate::fib::has_popcnt() {
+    if has_popcnt_sse41() {
         return fast_run_popcnt(pkts, i, n, fw, env);
     }
-    fast_run_in(pkts, i, n, fw, env)
+    fast_run_in::<B, false>(pkts, i, n, fw, env)
 }
 
-/// [`fast_run`] compiled with the `popcnt` instruction.
+/// True if this CPU has `popcnt` and SSE4.1 (every x86-64 since about
+/// 2008), which [`fast_run_popcnt`] is compiled for.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn has_popcnt_sse41() -> bool {
+    #[cfg(all(target_feature = "popcnt", target_feature = "sse4.1"))]
+    {
+        true
+    }
+    #[cfg(not(all(target_feature = "popcnt", target_feature = "sse4.1")))]
+    {
+        crate::fib::has_popcnt() && std::arch::is_x86_feature_detected!("sse4.1")
+    }
+}
+
+/// [`fast_run`] compiled with the `popcnt` instruction (the FIB's blocks)
+/// and SSE4.1 (`ptest` for the header template).
 ///
 /// # Safety
 ///
-/// As [`fast_run`]; the CPU must have `popcnt`.
+/// As [`fast_run`]; the CPU must have `popcnt` and SSE4.1.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "popcnt")]
+#[target_feature(enable = "popcnt,sse4.1")]
 unsafe fn fast_run_popcnt<B: Buf>(
     pkts: *mut B,
     i: usize,
@@ -244,7 +307,7 @@ unsafe fn fast_run_popcnt<B: Buf>(
     fw: &mut Forwarded,
     env: &FastEnv<'_>,
 ) -> usize {
-    fast_run_in(pkts, i, n, fw, env)
+    fast_run_in::<B, true>(pkts, i, n, fw, env)
 }
 
 /// The body of [`fast_run`].
@@ -253,7 +316,7 @@ unsafe fn fast_run_popcnt<B: Buf>(
 ///
 /// As [`fast_run`].
 #[inline(always)]
-unsafe fn fast_run_in<B: Buf>(
+unsafe fn fast_run_in<B: Buf, const V2: bool>(
     pkts: *mut B,
     i: usize,
     n: usize,
@@ -264,9 +327,9 @@ unsafe fn fast_run_in<B: Buf>(
     // same `gap`: 0 when the burst had no stop before, and nothing moves.
     let gap = i - fw.kept;
     let (i, b) = if gap == 0 {
-        fast_loop::<B, false>(pkts, i, n, 0, &mut fw.ports, env, &mut fw.tagged)
+        fast_loop::<B, false, V2>(pkts, i, n, 0, &mut fw.ports.0, env, &mut fw.tagged)
     } else {
-        fast_loop::<B, true>(pkts, i, n, gap, &mut fw.ports, env, &mut fw.tagged)
+        fast_loop::<B, true, V2>(pkts, i, n, gap, &mut fw.ports.0, env, &mut fw.tagged)
     };
     fw.kept = i - gap;
     fw.bytes += b;
@@ -281,7 +344,7 @@ unsafe fn fast_run_in<B: Buf>(
 ///
 /// As [`fast_run`], with `gap` = `i - fw.kept`.
 #[inline(always)]
-unsafe fn fast_loop<B: Buf, const MOVE: bool>(
+unsafe fn fast_loop<B: Buf, const MOVE: bool, const V2: bool>(
     pkts: *mut B,
     mut i: usize,
     n: usize,
@@ -293,7 +356,7 @@ unsafe fn fast_loop<B: Buf, const MOVE: bool>(
     let mut b = 0;
     while i < n {
         let slot = pkts.add(i);
-        let Some((port, total)) = fast_one(&mut *slot, env, tagged) else {
+        let Some((port, total)) = fast_one::<B, V2>(&mut *slot, env, tagged) else {
             break;
         };
         b += total as u64 + ETH_LEN as u64;
@@ -312,12 +375,16 @@ unsafe fn fast_loop<B: Buf, const MOVE: bool>(
 /// is not the common case. Sets `tagged` when it gave the packet an 802.1Q
 /// tag. (Two `u16`s: the answer stays in one register.)
 #[inline(always)]
-fn fast_one<B: Buf>(p: &mut B, env: &FastEnv<'_>, tagged: &mut bool) -> Option<(u16, u16)> {
+fn fast_one<B: Buf, const V2: bool>(
+    p: &mut B,
+    env: &FastEnv<'_>,
+    tagged: &mut bool,
+) -> Option<(u16, u16)> {
     if p.vlan().is_some() {
         return None;
     }
     let d = p.data_mut();
-    let c = fast_check(d, &env.head)?;
+    let c = fast_check::<V2>(d, &env.head)?;
     let nh = env.fib.lookup(c.dst);
     let mut adj = env.adjs.get(nh as usize)?;
     // RFC 1812 §5.3.1: TTL expiry comes before anything else; it is the
@@ -450,23 +517,37 @@ struct HeadTemplate {
     bytes: [u8; 16],
 }
 
-/// Bits of [`HeadTemplate`]'s compare mask: bytes 0..6 and 12..15.
-const HEAD_MASK: u32 = 0x703f;
+/// [`HeadTemplate`]'s fixed bytes: 0..6 and 12..15.
+const HEAD_MASK: [u8; 16] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0,
+];
 
 impl HeadTemplate {
     fn new(mac: &[u8; 6]) -> Self {
+        // Built per burst: two words, not byte copies.
+        let lo = u64::from(u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]))
+            | u64::from(u16::from_le_bytes([mac[4], mac[5]])) << 32;
+        // Bytes 12..15: 08 00 45.
+        let hi = 0x0045_0008u64 << 32;
         let mut bytes = [0u8; 16];
-        bytes[..6].copy_from_slice(mac);
-        bytes[12..15].copy_from_slice(&[0x08, 0x00, 0x45]);
+        bytes[..8].copy_from_slice(&lo.to_le_bytes());
+        bytes[8..].copy_from_slice(&hi.to_le_bytes());
         HeadTemplate { bytes }
     }
 
-    /// Whether `h` has the template's fixed bytes: one 16-byte compare.
+    /// Whether `h` has the template's fixed bytes: one 16-byte compare;
+    /// with `SSE41` (only where the CPU has SSE4.1: see [`fast_run`]) an
+    /// xor and a masked `ptest`.
     #[inline(always)]
-    fn matches(&self, h: &[u8; 16]) -> bool {
+    fn matches<const SSE41: bool>(&self, h: &[u8; 16]) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8};
+            if SSE41 {
+                // SAFETY: SSE41 is only set in code compiled for, and run
+                // on, CPUs with SSE4.1.
+                return unsafe { self.matches_sse41(h) };
+            }
             // SAFETY: SSE2 is part of x86_64; both are 16 readable bytes
             // and loadu takes any alignment.
             let eq = unsafe {
@@ -474,13 +555,31 @@ impl HeadTemplate {
                 let b = _mm_loadu_si128(self.bytes.as_ptr() as *const __m128i);
                 _mm_movemask_epi8(_mm_cmpeq_epi8(a, b)) as u32
             };
-            !eq & HEAD_MASK == 0
+            // One bit per byte of HEAD_MASK.
+            !eq & 0x703f == 0
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            (0..16)
-                .filter(|i| HEAD_MASK >> i & 1 != 0)
-                .all(|i| h[i] == self.bytes[i])
+            (0..16).all(|i| (h[i] ^ self.bytes[i]) & HEAD_MASK[i] == 0)
+        }
+    }
+
+    /// [`Self::matches`] with SSE4.1.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have SSE4.1.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "sse4.1")]
+    #[inline]
+    unsafe fn matches_sse41(&self, h: &[u8; 16]) -> bool {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_testz_si128, _mm_xor_si128};
+        // SAFETY: three 16-byte arrays; loadu takes any alignment.
+        unsafe {
+            let a = _mm_loadu_si128(h.as_ptr() as *const __m128i);
+            let b = _mm_loadu_si128(self.bytes.as_ptr() as *const __m128i);
+            let m = _mm_loadu_si128(HEAD_MASK.as_ptr() as *const __m128i);
+            _mm_testz_si128(_mm_xor_si128(a, b), m) != 0
         }
     }
 }
@@ -648,7 +747,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         unsafe { rx.set_len(0) };
         let mut fw = Forwarded {
             kept: 0,
-            ports: [0; BURST],
+            ports: Ports([0; BURST]),
             bytes: 0,
             tagged: false,
         };
@@ -666,7 +765,9 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             // SAFETY: slot j holds a packet we own (j < n).
             let p = unsafe { &mut *pkts.add(j) };
             let checked = if p.vlan().is_none() {
-                fast_check(p.data(), &env.head).map(|c| c.dst)
+                fast_check::<false>(p.data(), &env.head)
+                    .map(|c| c.dst)
+                    .filter(|&dst| !martian(dst))
             } else {
                 None
             };
@@ -702,7 +803,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             if let Some((port, total)) = forwarded {
                 // SAFETY: slot `fw.kept` (<= j) is free or is slot j itself.
                 unsafe { std::ptr::copy(slot, pkts.add(fw.kept), 1) };
-                fw.ports[fw.kept] = port;
+                fw.ports.0[fw.kept] = port;
                 fw.kept += 1;
                 fw.bytes += total as u64 + ETH_LEN as u64;
                 continue;
@@ -716,23 +817,29 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         self.counters.forwarded.add(fw.kept as u64);
         if fw.kept > 0 {
             let plain = (!fw.tagged).then_some(fw.bytes);
-            self.send_forwarded(rx, &fw.ports[..fw.kept], plain);
+            let one = fw.ports.same(fw.kept);
+            self.send_forwarded(rx, &fw.ports.0[..fw.kept], one, plain);
         }
     }
 
     /// Transmit the forwarded packets of a burst, `out[i]` being the port
-    /// of `fwd[i]`; `plain`: none is tagged and their lengths add up to
-    /// this. When they all leave by one port, as they mostly do, the burst
-    /// itself goes to the driver, after anything already queued for that
-    /// port; otherwise each joins its port's output burst.
+    /// of `fwd[i]`; `one`: the port of them all, if they share one;
+    /// `plain`: none is tagged and their lengths add up to this. When they
+    /// all leave by one port, as they mostly do, the burst itself goes to
+    /// the driver, after anything already queued for that port; otherwise
+    /// each joins its port's output burst.
     #[inline(always)]
-    fn send_forwarded(&mut self, fwd: &mut Burst<P::Buf>, out: &[u16], plain: Option<u64>) {
-        let port = out[0];
-        let diff = out.iter().fold(0, |d, &o| d | (o ^ port));
-        let p = port as usize;
-        if diff == 0 && p < self.ports.len() && p < self.tx.len() {
+    fn send_forwarded(
+        &mut self,
+        fwd: &mut Burst<P::Buf>,
+        out: &[u16],
+        one: Option<u16>,
+        plain: Option<u64>,
+    ) {
+        if let Some(port) = one.filter(|&o| (o as usize) < self.ports.len().min(self.tx.len())) {
+            let p = port as usize;
             let q = &mut self.tx[p];
-            if !q.is_empty() {
+            if self.tx_pending && !q.is_empty() {
                 if let Some(t) = &self.tap {
                     t.on_tx(port, q, self.id as u16);
                 }
@@ -1129,12 +1236,16 @@ mod tests {
         h[..6].copy_from_slice(&mac);
         h[6..12].copy_from_slice(&[0xaa; 6]);
         h[12..16].copy_from_slice(&[0x08, 0x00, 0x45, 0xb8]);
-        assert!(t.matches(&h));
+        assert!(t.matches::<false>(&h));
         for i in 0..16 {
             let mut x = h;
             x[i] ^= 0x10;
-            let fixed = HEAD_MASK >> i & 1 != 0;
-            assert_eq!(t.matches(&x), !fixed, "byte {i}");
+            let fixed = HEAD_MASK[i] != 0;
+            assert_eq!(t.matches::<false>(&x), !fixed, "byte {i}");
+            #[cfg(target_arch = "x86_64")]
+            if has_popcnt_sse41() {
+                assert_eq!(t.matches::<true>(&x), !fixed, "byte {i}, SSE4.1");
+            }
         }
     }
 
@@ -1194,7 +1305,7 @@ mod tests {
             }
             let len = d.len();
             if len < 34 {
-                assert!(fast_check(&d, &head).is_none());
+                assert!(fast_check::<false>(&d, &head).is_none());
                 refused += 1;
                 continue;
             }
@@ -1205,9 +1316,15 @@ mod tests {
                 && d[12..15] == [0x08, 0x00, 0x45]
                 && total + ETH_LEN == len
                 && header_checksum_ok(&d[14..34], 20)
-                && !martian(src)
-                && !martian(dst);
-            let got = fast_check(&d, &head);
+                && !martian(src);
+            let got = fast_check::<false>(&d, &head);
+            #[cfg(target_arch = "x86_64")]
+            if has_popcnt_sse41() {
+                assert_eq!(
+                    fast_check::<true>(&d, &head).map(|c| c.dst),
+                    got.map(|c| c.dst)
+                );
+            }
             assert_eq!(got.is_some(), want, "frame {i}: {d:02x?}");
             if let Some(c) = got {
                 assert_eq!((c.dst, c.total as usize), (dst, total));
@@ -1222,21 +1339,37 @@ mod tests {
 
     #[test]
     fn multiple_of_ffff_is_remainder_zero() {
-        let mut x = 1u32;
+        let mut x = 1u64;
         for _ in 0..1_000_000 {
             assert_eq!(multiple_of_ffff(x), x.is_multiple_of(0xffff), "{x:#x}");
-            x = x.wrapping_mul(0x9e37_79b9).wrapping_add(0x7f4a_7c15) | 1;
+            x = x
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .wrapping_add(0x7f4a_7c15)
+                | 1;
         }
-        for k in 1..=0x10001u32 {
+        // Around multiples spread over the whole range, both ends included.
+        let mut k = 1u64;
+        while k <= u64::MAX / 0xffff {
             let m = k * 0xffff;
             assert!(multiple_of_ffff(m), "{m:#x}");
             assert!(!multiple_of_ffff(m - 1), "{:#x}", m - 1);
-            assert!(m == u32::MAX || !multiple_of_ffff(m + 1), "{:#x}", m + 1);
+            assert!(m == u64::MAX || !multiple_of_ffff(m + 1), "{:#x}", m + 1);
+            k = if k < 0x20000 {
+                k + 1
+            } else {
+                k + k / 0x1000 + 7
+            };
         }
+        assert!(multiple_of_ffff(u64::MAX));
         // The end-around sums are never 0 but the carry folds right.
-        assert_eq!(sum32_end_around([u32::MAX, 1, 0, 0, 0]), 1);
-        assert_eq!(sum32_end_around([u32::MAX; 5]), u32::MAX);
-        assert_eq!(sum32_end_around([0x8000_0000, 0x8000_0000, 0, 0, 0]), 1);
+        assert_eq!(sum64_end_around(u64::MAX, 1, 0), 1);
+        assert_eq!(
+            sum64_end_around(u64::MAX, u64::MAX, u32::MAX as u64),
+            0xffff_ffff
+        );
+        assert_eq!(sum64_end_around(u64::MAX, 0, 0), u64::MAX);
+        assert_eq!(sum64_end_around(1 << 63, 1 << 63, 0), 1);
+        assert_eq!(sum64_end_around(1 << 63, (1 << 63) - 1, 1), 1);
     }
 
     #[test]

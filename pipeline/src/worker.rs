@@ -154,6 +154,9 @@ pub struct Worker<P: Pool, Q: Port<P>> {
     pub(crate) queues: Arc<WorkerQueues<P::Buf>>,
     pub(crate) counters: Arc<WorkerCounters>,
     pub(crate) tx: Vec<Burst<P::Buf>>,
+    /// Whether an output burst in `tx` may hold packets (else
+    /// [`Self::flush_tx`] has nothing to look at).
+    pub(crate) tx_pending: bool,
     pub(crate) icmp_limit: TokenBucket,
     generation: u64,
     /// Identification of the last IPv4 header this worker built (outer
@@ -219,6 +222,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             queues,
             counters,
             tx,
+            tx_pending: false,
             icmp_limit: TokenBucket::new(cfg.icmp_rate, cfg.icmp_burst),
             generation: u64::MAX,
             ip_id: (id as u16).wrapping_mul(0x4000),
@@ -408,7 +412,9 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 PortSlot::New(q) => q,
             })
             .collect();
+        // (Flushed before the swap.)
         self.tx = (0..self.ports.len()).map(|_| Burst::new()).collect();
+        self.tx_pending = false;
         Ok(old.into_iter().flatten().collect())
     }
 
@@ -463,11 +469,15 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             self.ports[out].tx_burst(q);
             q.push(full.element());
         }
+        self.tx_pending = true;
     }
 
     /// Transmit every pending output burst.
     #[inline]
     pub(crate) fn flush_tx(&mut self) {
+        if !std::mem::take(&mut self.tx_pending) {
+            return;
+        }
         let (tap, id) = (self.tap.as_deref(), self.id as u16);
         for (i, (port, q)) in self.ports.iter_mut().zip(self.tx.iter_mut()).enumerate() {
             if !q.is_empty() {

@@ -94,7 +94,12 @@ fn check_against(fib: &Fib4, reference: &Reference, addrs: &[u32]) {
     }
     let direct = fib.direct();
     for &a in addrs {
-        assert_eq!(direct.lookup(a), fib.lookup(a), "direct ({a:#010x})");
+        let want = if super::v4::martian_net((a >> 24) as usize) {
+            NO_ROUTE
+        } else {
+            fib.lookup(a)
+        };
+        assert_eq!(direct.lookup(a), want, "direct ({a:#010x})");
     }
     assert_eq!(fib.len(), reference.routes.len());
     assert_eq!(fib.is_empty(), reference.routes.is_empty());
@@ -265,7 +270,7 @@ fn fib_empty_table() {
     assert_eq!(fib.iter().count(), 0);
     assert_eq!(fib.sections_in_use(), 0);
     assert_eq!(fib.memory_bytes(), Fib4::default().memory_bytes());
-    assert!(fib.memory_bytes() < 8 * 1024, "{}", fib.memory_bytes());
+    assert!(fib.memory_bytes() < 12 * 1024, "{}", fib.memory_bytes());
     let mut out = [0; 3];
     fib.lookup_batch(&[1, 2, 3], &mut out);
     assert_eq!(out, [NO_ROUTE; 3]);
@@ -531,6 +536,28 @@ fn fib_direct_answers_as_lookup() {
     assert_eq!(d.lookup(0x0b00_0001), NO_ROUTE, "no route");
     assert_eq!(d.lookup(b | 5), 21, "a walk");
     assert_eq!(d.lookup(b | 9), 20, "a walk");
+    // Martian destinations answer no route whatever covers them.
+    fib.insert(0, 0, 7);
+    fib.insert(0xe000_0000, 4, 8);
+    fib.insert(0x7f00_0000, 8, 9);
+    fib.insert(0x7f00_0100, 24, 10);
+    let d = fib.direct();
+    for m in [
+        0x0000_0001,
+        0x00ff_ffff,
+        0x7f00_0001,
+        0x7f00_0101,
+        0xe000_0001,
+        0xefff_ffff,
+        0xf000_0001,
+        0xffff_ffff,
+    ] {
+        assert_eq!(d.lookup(m), NO_ROUTE, "martian {m:#010x}");
+        assert_ne!(fib.lookup(m), NO_ROUTE, "{m:#010x} has a route");
+    }
+    assert_eq!(d.lookup(0x0100_0001), 7, "1/8 is not martian");
+    assert_eq!(d.lookup(0xdfff_ffff), 7, "223/8 is not martian");
+    assert_eq!(d.lookup(0x7e00_0001), 7, "126/8 is not martian");
 }
 
 #[test]

@@ -331,6 +331,10 @@ struct Top {
 /// A view of a [`Fib4`]'s top level and direct entries
 /// ([`Fib4::direct`]), for a tight loop: the top level is one pointer it
 /// keeps in a register; the table itself is only for the walk.
+///
+/// Its top level is the forwarding one: a martian destination (RFC 1812
+/// §5.3.7: 0/8, 127/8, 224/3 upward) answers [`NO_ROUTE`], so the loop
+/// need not test the destination for that itself.
 #[derive(Clone, Copy)]
 pub struct Direct<'a> {
     top: &'a [Top; SECTIONS],
@@ -338,16 +342,17 @@ pub struct Direct<'a> {
 }
 
 impl Direct<'_> {
-    /// [`Fib4::lookup`] where it is called: two loads for an address whose
-    /// /18 holds no longer prefix, one more and a popcount in a block with
-    /// a compact root (nearly all), a call for the walk of any other. For
-    /// a loop compiled with `popcnt` where the CPU has it (without it the
-    /// popcount is a dozen instructions).
+    /// [`Fib4::lookup`] where it is called, [`NO_ROUTE`] for a martian
+    /// destination: two loads for an address whose /18 holds no longer
+    /// prefix, one more and a popcount in a block with a compact root
+    /// (nearly all), a call for the walk of any other. For a loop compiled
+    /// with `popcnt` where the CPU has it (without it the popcount is a
+    /// dozen instructions).
     #[inline(always)]
     pub fn lookup(self, addr: u32) -> NextHop {
         // SAFETY: every `top` entry points to a live buffer with `mask + 1`
         // entries, and every block entry there to a block (see
-        // `lookup_in`).
+        // `lookup_in`); a martian /8's entry to `MARTIAN_LEAF`.
         unsafe {
             let t = self.top.get_unchecked((addr >> 24) as usize);
             let e = *t.base.add(((addr >> (32 - DIRECT)) & t.mask) as usize);
@@ -361,6 +366,16 @@ impl Direct<'_> {
         self.fib.lookup_cold(addr)
     }
 }
+
+/// Whether /8 number `octet` holds only martian addresses (RFC 1812
+/// §5.3.7, §4.2.2.11): this network (0/8), loopback (127/8), multicast,
+/// class E and the limited broadcast (224/3 upward).
+pub(crate) const fn martian_net(octet: usize) -> bool {
+    octet == 0 || octet == 127 || octet >= 224
+}
+
+/// What a martian /8's entry of [`Fib4::fast`] points to.
+static MARTIAN_LEAF: u32 = NO_ROUTE;
 
 /// The routes and lookup entries of one /8 that holds a route of length
 /// `>= 8` (see the [module documentation](super)).
@@ -675,12 +690,15 @@ fn encode_block(
 /// A per-VRF IPv4 longest-prefix-match table (a Poptrie, see the
 /// [module documentation](super)).
 ///
-/// Cloning is cheap (a 6 KiB copy and reference counts): the clone shares
+/// Cloning is cheap (a 10 KiB copy and reference counts): the clone shares
 /// every section with the original, and an update copies only the sections
 /// it touches. That is how a new version of a published table is made.
 pub struct Fib4 {
     /// Read by lookups: one entry per /8.
     top: Box<[Top; SECTIONS]>,
+    /// Read by [`Direct`] lookups: `top`, with each martian /8
+    /// ([`martian_net`]) pointing to `MARTIAN_LEAF` instead.
+    fast: Box<[Top; SECTIONS]>,
     /// The sections; `None` for a uniform /8 (no route of length >= 8 in
     /// it), whose next hop is in `top`.
     sections: Vec<Option<Arc<Section>>>,
@@ -714,6 +732,7 @@ impl Clone for Fib4 {
     fn clone(&self) -> Self {
         let mut fib = Fib4 {
             top: self.top.clone(),
+            fast: self.fast.clone(),
             sections: self.sections.clone(),
             udepth: self.udepth.clone(),
             tiny: self.tiny.clone(),
@@ -745,7 +764,7 @@ impl FromIterator<(u32, u8, NextHop)> for Fib4 {
 }
 
 impl Fib4 {
-    /// An empty table: every lookup answers [`NO_ROUTE`]. About 7 KiB.
+    /// An empty table: every lookup answers [`NO_ROUTE`]. About 11 KiB.
     pub fn new() -> Self {
         let top = Box::new(
             [Top {
@@ -755,6 +774,7 @@ impl Fib4 {
             }; SECTIONS],
         );
         let mut fib = Fib4 {
+            fast: top.clone(),
             top,
             sections: vec![None; SECTIONS],
             udepth: Box::new([0; SECTIONS]),
@@ -1010,12 +1030,12 @@ impl Fib4 {
         unsafe { self.lookup_in(addr) }
     }
 
-    /// The table's direct entries, for a per-packet loop that cannot
-    /// batch its lookups: see [`Direct::lookup`].
+    /// The table's direct entries, for a per-packet forwarding loop that
+    /// cannot batch its lookups: see [`Direct::lookup`].
     #[inline]
     pub fn direct(&self) -> Direct<'_> {
         Direct {
-            top: &self.top,
+            top: &self.fast,
             fib: self,
         }
     }
@@ -1203,9 +1223,9 @@ impl Fib4 {
     }
 
     /// Heap bytes held by the table: the lookup structure and the routes
-    /// (counting sections shared with clones in full). About 7 KiB empty.
+    /// (counting sections shared with clones in full). About 11 KiB empty.
     pub fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<[Top; SECTIONS]>()
+        2 * std::mem::size_of::<[Top; SECTIONS]>()
             + SECTIONS * (std::mem::size_of::<Option<Arc<Section>>>() + 1)
             + self.tiny.capacity() * std::mem::size_of::<(u32, u8, NextHop)>()
             + self
@@ -1219,7 +1239,7 @@ impl Fib4 {
     /// Bytes of the lookup structure alone (top level, direct entries and
     /// tries, without the routes kept for updates), counting garbage.
     pub fn lookup_bytes(&self) -> usize {
-        std::mem::size_of::<[Top; SECTIONS]>()
+        2 * std::mem::size_of::<[Top; SECTIONS]>()
             + self
                 .sections
                 .iter()
@@ -1271,6 +1291,15 @@ impl Fib4 {
                 t.mask = 0;
             }
         }
+        self.fast[sec] = if martian_net(sec) {
+            Top {
+                base: &MARTIAN_LEAF,
+                mask: 0,
+                leaf: NO_ROUTE,
+            }
+        } else {
+            *t
+        };
     }
 
     /// For a route of length < 8 (insert, or removal painting its

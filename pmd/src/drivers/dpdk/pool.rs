@@ -301,12 +301,14 @@ pub(crate) fn meta_ptr(m: *mut rte_mbuf) -> *mut Meta {
     (m as *mut u8).wrapping_add(META_OFFSET.load(Ordering::Relaxed)) as *mut Meta
 }
 
-/// `ol_flags` saying the packet has an 802.1Q tag outside its data: the
-/// device stripped it (`vlan_tci` holds the TCI), or weir asks for one on
-/// transmit. [`Buf::vlan`] reads these instead of [`Meta`], so the fast
-/// path never touches the mbuf's second cache line.
-pub(crate) const VLAN_FLAGS: u64 =
-    rte_sys::RTE_MBUF_F_RX_VLAN_STRIPPED as u64 | rte_sys::RTE_MBUF_F_TX_VLAN;
+/// The `ol_flags` bit saying the packet has an 802.1Q tag outside its
+/// data, its TCI in `vlan_tci`: the device stripped it, or weir gave the
+/// packet one to transmit ([`Buf::set_vlan`]; the driver writes the tag
+/// into the frame itself, so it never asks the device with
+/// `RTE_MBUF_F_TX_VLAN`). [`Buf::vlan`] reads it instead of [`Meta`], so
+/// the fast path never touches the mbuf's second cache line; a one-bit
+/// test with an immediate.
+pub(crate) const VLAN_FLAGS: u64 = rte_sys::RTE_MBUF_F_RX_VLAN_STRIPPED as u64;
 
 /// One single-segment `rte_mbuf` from a [`DpdkPool`], owned; freed to its
 /// mempool on drop (`rte_pktmbuf_free`).
@@ -480,9 +482,10 @@ impl Buf for DpdkMbuf {
     #[inline]
     fn set_vlan(&mut self, tci: Option<u16>) {
         let m = self.mb_mut();
-        m.ol_flags &= !(VLAN_FLAGS | rte_sys::RTE_MBUF_F_RX_VLAN as u64);
+        m.ol_flags &=
+            !(VLAN_FLAGS | rte_sys::RTE_MBUF_F_RX_VLAN as u64 | rte_sys::RTE_MBUF_F_TX_VLAN);
         if let Some(t) = tci {
-            m.ol_flags |= rte_sys::RTE_MBUF_F_TX_VLAN;
+            m.ol_flags |= VLAN_FLAGS;
             m.vlan_tci = t;
         }
     }
