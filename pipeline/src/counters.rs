@@ -63,6 +63,7 @@ drop_reasons! {
     FragmentToUs => "fragment-to-us", "IPv4 fragment where a whole packet is needed";
     ReassemblyFailed => "reassembly-failed", "fragment of a datagram that could not be reassembled (overlap, too many fragments, too large, evicted)";
     ReassemblyTimeout => "reassembly-timeout", "fragment of a datagram not complete within the reassembly timeout";
+    Chained => "chained", "frame received in several buffers (a DPDK mbuf chain); the router handles single buffers only";
 }
 
 /// One worker's pipeline counters.

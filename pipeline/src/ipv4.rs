@@ -69,6 +69,12 @@ static MARTIAN: [u8; 256] = {
     t
 };
 
+/// The length of `p` as received on the wire: a stripped 802.1Q tag counts.
+#[inline]
+fn wire_len<B: Buf>(p: &B) -> u64 {
+    p.len() as u64 + if p.vlan().is_some() { 4 } else { 0 }
+}
+
 /// What [`fast_check`] read of a frame it accepted.
 #[derive(Clone, Copy)]
 struct Checked {
@@ -212,6 +218,9 @@ struct Forwarded {
     ports: Ports,
     bytes: u64,
     tagged: bool,
+    /// Bytes received of the packets seen so far, forwarded or not (as on
+    /// the wire: stripped tags count).
+    rx_bytes: u64,
 }
 
 /// Output ports of a burst's packets, aligned so that they can be read
@@ -332,7 +341,9 @@ unsafe fn fast_run_in<B: Buf, const V2: bool>(
         fast_loop::<B, true, V2>(pkts, i, n, gap, &mut fw.ports.0, env, &mut fw.tagged)
     };
     fw.kept = i - gap;
+    // The fast loop changes no length.
     fw.bytes += b;
+    fw.rx_bytes += b;
     i
 }
 
@@ -380,7 +391,7 @@ fn fast_one<B: Buf, const V2: bool>(
     env: &FastEnv<'_>,
     tagged: &mut bool,
 ) -> Option<(u16, u16)> {
-    if p.vlan().is_some() {
+    if p.vlan().is_some() || !p.whole() {
         return None;
     }
     let d = p.data_mut();
@@ -701,7 +712,9 @@ fn parse_short(d: &[u8], iface: &IfaceState) -> Parsed {
 }
 
 impl<P: Pool, Q: Port<P>> Worker<P, Q> {
-    /// Route one received burst from `in_port`.
+    /// Route one received burst from `in_port`; returns the bytes
+    /// received (as on the wire: stripped 802.1Q tags count), for
+    /// [`Port::count_rx_bytes`].
     ///
     /// Packets are taken in order: the fast path ([`fast_run`]) forwards
     /// the common case in place; the first packet it does not take goes on
@@ -709,25 +722,21 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
     /// that, the slow path; then the fast path resumes. Forwarded
     /// packets are compacted to the front of the burst with their output
     /// port and leave together ([`Self::send_forwarded`]).
-    pub(crate) fn route_burst(&mut self, in_port: u16, rx: &mut Burst<P::Buf>, snap: &Snapshot) {
+    pub(crate) fn route_burst(
+        &mut self,
+        in_port: u16,
+        rx: &mut Burst<P::Buf>,
+        snap: &Snapshot,
+    ) -> u64 {
         let Some(iface) = snap.ifaces.get(in_port as usize) else {
-            for _ in rx.drain(..) {
-                self.counters.count_drop(DropReason::IfaceDown);
-            }
-            return;
+            return self.drop_burst(rx, DropReason::IfaceDown);
         };
         if !iface.up {
-            for _ in rx.drain(..) {
-                self.counters.count_drop(DropReason::IfaceDown);
-            }
-            return;
+            return self.drop_burst(rx, DropReason::IfaceDown);
         }
         let vrf = iface.vrf;
         let Some(fib) = snap.fibs.get(vrf as usize) else {
-            for _ in rx.drain(..) {
-                self.counters.count_drop(DropReason::NoRoute);
-            }
-            return;
+            return self.drop_burst(rx, DropReason::NoRoute);
         };
         // Packets of an interface with policy rules take the slow path.
         let policy = snap.policies.has(in_port);
@@ -750,6 +759,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             ports: Ports([0; BURST]),
             bytes: 0,
             tagged: false,
+            rx_bytes: 0,
         };
         let mut i = 0;
         while i < n {
@@ -764,6 +774,14 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             let j = i;
             // SAFETY: slot j holds a packet we own (j < n).
             let p = unsafe { &mut *pkts.add(j) };
+            fw.rx_bytes += wire_len(p);
+            if !p.whole() {
+                // SAFETY: read out once; the slot is not used again.
+                let p = unsafe { std::ptr::read(pkts.add(j)) };
+                self.not_ipv4(p, VERDICT_DROP + DropReason::Chained as u8, in_port, vrf);
+                i = j + 1;
+                continue;
+            }
             let checked = if p.vlan().is_none() {
                 fast_check::<false>(p.data(), &env.head)
                     .map(|c| c.dst)
@@ -820,6 +838,20 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             let one = fw.ports.same(fw.kept);
             self.send_forwarded(rx, &fw.ports.0[..fw.kept], one, plain);
         }
+        fw.rx_bytes
+    }
+
+    /// Drop every packet of `rx` for reason `r`; returns their bytes, as
+    /// [`Self::route_burst`].
+    #[cold]
+    #[inline(never)]
+    fn drop_burst(&mut self, rx: &mut Burst<P::Buf>, r: DropReason) -> u64 {
+        let mut bytes = 0;
+        for p in rx.drain(..) {
+            bytes += wire_len(&p);
+            self.counters.count_drop(r);
+        }
+        bytes
     }
 
     /// Transmit the forwarded packets of a burst, `out[i]` being the port

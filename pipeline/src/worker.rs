@@ -322,7 +322,8 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         let mut total = 0;
         let mut rx: Burst<P::Buf> = Burst::new();
         for i in 0..self.ports.len() {
-            let n = self.ports[i].rx_burst(&mut rx);
+            // The bytes are route_burst's to count.
+            let n = self.ports[i].rx_burst_uncounted(&mut rx);
             if n == 0 {
                 continue;
             }
@@ -332,7 +333,8 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
                 t.on_rx(i as u16, &rx[rx.len() - n..], self.id as u16);
             }
             self.counters.bursts.add(1);
-            self.route_burst(i as u16, &mut rx, snap);
+            let bytes = self.route_burst(i as u16, &mut rx, snap);
+            self.ports[i].count_rx_bytes(bytes);
             self.flush_tx();
         }
         total

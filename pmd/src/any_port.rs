@@ -87,6 +87,22 @@ impl Port<crate::drivers::dpdk::DpdkPool> for DpdkAnyPort {
     }
 
     #[inline]
+    fn rx_burst_uncounted(&mut self, out: &mut Burst<crate::drivers::dpdk::DpdkMbuf>) -> usize {
+        match self {
+            DpdkAnyPort::Native(p) => p.rx_burst_uncounted(out),
+            DpdkAnyPort::Dpdk(p) => p.rx_burst_uncounted(out),
+        }
+    }
+
+    #[inline]
+    fn count_rx_bytes(&mut self, bytes: u64) {
+        match self {
+            DpdkAnyPort::Native(p) => p.count_rx_bytes(bytes),
+            DpdkAnyPort::Dpdk(p) => p.count_rx_bytes(bytes),
+        }
+    }
+
+    #[inline]
     fn tx_burst(&mut self, pkts: &mut Burst<crate::drivers::dpdk::DpdkMbuf>) -> usize {
         match self {
             DpdkAnyPort::Native(p) => p.tx_burst(pkts),

@@ -84,6 +84,14 @@ pub trait Buf: Send + Sized + 'static {
     fn data_mut(&mut self) -> &mut [u8];
     /// Packet length in bytes.
     fn len(&self) -> usize;
+    /// Whether [`data`](Buf::data) is the whole packet. Only a DPDK mbuf
+    /// chain (a frame larger than one buffer) is not; weir handles single
+    /// buffers only, so it drops those: on receive, or in the pipeline for
+    /// [`Port::rx_burst_uncounted`](crate::Port::rx_burst_uncounted).
+    #[inline(always)]
+    fn whole(&self) -> bool {
+        true
+    }
     /// True when the packet holds no bytes.
     fn is_empty(&self) -> bool {
         self.len() == 0

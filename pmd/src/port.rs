@@ -15,6 +15,27 @@ pub trait Port<P: Pool>: Send {
     /// `out`; returns how many were added. Never blocks.
     fn rx_burst(&mut self, out: &mut Burst<P::Buf>) -> usize;
 
+    /// [`rx_burst`](Port::rx_burst) for a caller that adds up the burst's
+    /// bytes itself, as the forwarding path does while it reads each
+    /// packet's length, and passes them to
+    /// [`count_rx_bytes`](Port::count_rx_bytes): a driver that would scan
+    /// the burst for them skips that here. Such a driver may also hand out
+    /// packets that are not [whole](crate::Buf::whole) (its `rx_burst`
+    /// drops them), which the caller drops. The default is `rx_burst`,
+    /// which counted the bytes already.
+    #[inline]
+    fn rx_burst_uncounted(&mut self, out: &mut Burst<P::Buf>) -> usize {
+        self.rx_burst(out)
+    }
+
+    /// Count `bytes` (as on the wire: a stripped 802.1Q tag included)
+    /// received by the last [`rx_burst_uncounted`](Port::rx_burst_uncounted).
+    /// The default does nothing: `rx_burst` counted them.
+    #[inline]
+    fn count_rx_bytes(&mut self, bytes: u64) {
+        let _ = bytes;
+    }
+
     /// Transmit every packet in `pkts`, leaving it empty. Returns how many
     /// were sent; the others were freed and counted in `tx_dropped`.
     /// Never blocks.

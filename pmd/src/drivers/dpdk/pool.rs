@@ -311,11 +311,14 @@ pub(crate) fn meta_ptr(m: *mut rte_mbuf) -> *mut Meta {
 pub(crate) const VLAN_FLAGS: u64 = rte_sys::RTE_MBUF_F_RX_VLAN_STRIPPED as u64;
 
 /// One single-segment `rte_mbuf` from a [`DpdkPool`], owned; freed to its
-/// mempool on drop (`rte_pktmbuf_free`).
+/// mempool on drop (`rte_pktmbuf_free`, the whole chain if any).
 ///
 /// The packet is `data_len` bytes at `buf_addr + data_off`; every method
 /// keeps `pkt_len == data_len` and `nb_segs == 1`, so DPDK sees exactly
-/// what weir sees. Must not outlive the EAL.
+/// what weir sees. The one exception is a chain just received through
+/// [`Port::rx_burst_uncounted`](crate::Port::rx_burst_uncounted)
+/// ([`Buf::whole`] is false), which its receiver drops unchanged. Must
+/// not outlive the EAL.
 #[repr(transparent)]
 pub struct DpdkMbuf {
     m: NonNull<rte_mbuf>,
@@ -414,6 +417,12 @@ impl Buf for DpdkMbuf {
     #[inline]
     fn len(&self) -> usize {
         self.mb().data_len as usize
+    }
+
+    #[inline(always)]
+    fn whole(&self) -> bool {
+        let m = self.mb();
+        m.pkt_len == m.data_len as u32
     }
 
     #[inline]
