@@ -16,7 +16,10 @@
 //! exceeded, echo requests to either router address answered, a bad header
 //! checksum and a frame for another MAC dropped, no route and a reject
 //! route answered with unreachables, a blackhole silent, a DF packet over
-//! the egress MTU answered with fragmentation needed.
+//! the egress MTU answered with fragmentation needed. Port counters
+//! (bytes too) must match as well. A third run, on DPDK only, gives
+//! net_pcap a frame larger than an mbuf: it arrives as a chain, is counted
+//! as received and is dropped as `chained`.
 //!
 //! `net_pcap` writes its tx capture as the port closes: the router is
 //! stopped once its counters have settled, which drops its ports.
@@ -285,8 +288,8 @@ struct Run {
     out: [Vec<Vec<u8>>; 2],
     /// Pipeline counters once settled.
     pipeline: CounterValues,
-    /// Per port: rx packets, rx errors, tx packets, tx dropped.
-    ports: Vec<(u64, u64, u64, u64)>,
+    /// Per port: rx packets, rx bytes, rx errors, tx packets, tx dropped.
+    ports: Vec<(u64, u64, u64, u64, u64)>,
     /// From start until the router had handled everything.
     settled_in: Duration,
 }
@@ -344,7 +347,13 @@ fn run(dir: &Path, config: &str, inputs: &[Vec<Vec<u8>>; 2]) -> Run {
         .iter()
         .map(|p| {
             let c = p.counters();
-            (c.rx_packets, c.rx_errors, c.tx_packets, c.tx_dropped)
+            (
+                c.rx_packets,
+                c.rx_bytes,
+                c.rx_errors,
+                c.tx_packets,
+                c.tx_dropped,
+            )
         })
         .collect();
     router.stop();
@@ -431,6 +440,54 @@ fn pcap_and_net_pcap_give_identical_output() {
         }),
         &inputs,
     );
+    // A frame larger than an mbuf's data room arrives from net_pcap as a
+    // chain: received and counted, then dropped by the pipeline, which
+    // handles single buffers only; the frames around it go through.
+    let big = {
+        let mut f = testing::udp(R0, H0, a("10.1.0.2"), a("10.2.0.2"), 64, 1472);
+        f.resize(3000, 0);
+        f
+    };
+    let chain_inputs = [
+        vec![
+            testing::udp(R0, H0, a("10.1.0.2"), a("10.2.0.2"), 64, 100),
+            big,
+            testing::udp(R0, H0, a("10.1.0.2"), a("10.2.0.2"), 64, 200),
+        ],
+        vec![testing::udp(R1, H1, a("10.2.0.2"), a("10.1.0.2"), 64, 10)],
+    ];
+    let chain_paths: Vec<PathBuf> = (0..2).map(|p| dir.join(format!("chain{p}.pcap"))).collect();
+    for (path, frames) in chain_paths.iter().zip(&chain_inputs) {
+        let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+        pcap::write_pcap(path, &refs).unwrap();
+    }
+    let chain = run(
+        &dir.join("chain"),
+        &config(Some(&format!("weir-dpdk-pcap-{pid}")), |p| {
+            format!(
+                "dpdk = {{ device = \"net_pcap{},rx_pcap={},tx_pcap=p{p}.pcap\" }}",
+                p + 2,
+                chain_paths[p].display()
+            )
+        }),
+        &chain_inputs,
+    );
+    assert_eq!(
+        chain.pipeline.drops[pipeline::counters::DropReason::Chained as usize],
+        1,
+        "the 3000-byte frame is dropped as a chain"
+    );
+    assert_eq!(
+        chain.ports[0],
+        (3, 100 + 14 + 28 + 3000 + 200 + 14 + 28, 0, 1, 0),
+        "p0: rx, rx bytes, rx errors, tx, tx dropped"
+    );
+    assert_eq!(
+        (chain.out[0].len(), chain.out[1].len()),
+        (1, 2),
+        "frames out of p0 and p1"
+    );
+
     // Every port, pool and the EAL itself can go: the router left nothing
     // of DPDK behind.
     pmd::drivers::dpdk::eal_cleanup().expect("EAL cleanup after the router stopped");
@@ -446,10 +503,11 @@ fn pcap_and_net_pcap_give_identical_output() {
 
     // And the output is what the input asked for.
     for (p, ports) in native.ports.iter().enumerate() {
+        let bytes = inputs[p].iter().map(|f| f.len() as u64).sum::<u64>();
         assert_eq!(
             *ports,
-            (inputs[p].len() as u64, 0, expect.out[p] as u64, 0),
-            "p{p}: rx, rx errors, tx, tx dropped"
+            (inputs[p].len() as u64, bytes, 0, expect.out[p] as u64, 0),
+            "p{p}: rx, rx bytes, rx errors, tx, tx dropped"
         );
     }
     let got = Expect {

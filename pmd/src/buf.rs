@@ -84,13 +84,19 @@ pub trait Buf: Send + Sized + 'static {
     fn data_mut(&mut self) -> &mut [u8];
     /// Packet length in bytes.
     fn len(&self) -> usize;
-    /// Whether [`data`](Buf::data) is the whole packet. Only a DPDK mbuf
-    /// chain (a frame larger than one buffer) is not; weir handles single
-    /// buffers only, so it drops those: on receive, or in the pipeline for
+    /// The packet's length in all its buffers: more than [`len`](Buf::len)
+    /// only for a DPDK mbuf chain (a frame larger than one buffer).
+    #[inline(always)]
+    fn pkt_len(&self) -> usize {
+        self.len()
+    }
+    /// Whether [`data`](Buf::data) is the whole packet (see
+    /// [`pkt_len`](Buf::pkt_len)). weir handles single buffers only, so it
+    /// drops the others: on receive, or in the pipeline for
     /// [`Port::rx_burst_uncounted`](crate::Port::rx_burst_uncounted).
     #[inline(always)]
     fn whole(&self) -> bool {
-        true
+        self.pkt_len() == self.len()
     }
     /// True when the packet holds no bytes.
     fn is_empty(&self) -> bool {

@@ -317,6 +317,52 @@ fn pcap_oversized_frame_is_dropped_and_counted() {
 }
 
 #[test]
+fn uncounted_rx_leaves_bytes_and_chains_to_the_caller() {
+    // What the forwarding path receives with: the packets, counted, but
+    // neither their bytes nor a check for chains (the caller does both).
+    eal();
+    let pool = DpdkPool::new("t_uncounted", 255, 512, 0, -1).unwrap();
+    let input = tmp("uncounted.pcap");
+    let frames = [frame(100, 1), frame(1000, 2), frame(200, 3)];
+    let refs: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
+    pcap::write_pcap(&input, &refs).unwrap();
+    let mut p = open(
+        &DpdkPortConfig {
+            device: format!("net_pcap_t2,rx_pcap={}", input.display()),
+            ..Default::default()
+        },
+        &pool,
+    )
+    .unwrap();
+    let avail = pool.available();
+    let mut got = Vec::new();
+    let t = Instant::now();
+    while got.len() < 3 && t.elapsed() < Duration::from_secs(1) {
+        let mut b = Burst::new();
+        p[0].rx_burst_uncounted(&mut b);
+        got.extend(b.drain(..));
+    }
+    assert_eq!(got.len(), 3, "all three, the chain too");
+    assert_eq!(got[0].data(), &frames[0][..]);
+    assert!(got[0].whole() && got[2].whole());
+    assert_eq!(got[2].data(), &frames[2][..]);
+    assert!(!got[1].whole(), "1000 bytes in 512-byte buffers is a chain");
+    assert_eq!(got[1].pkt_len(), 1000);
+    assert_eq!(got[1].data(), &frames[1][..got[1].len()]);
+    let st = p[0].stats().clone();
+    assert_eq!(
+        (st.rx_packets.get(), st.rx_bytes.get(), st.rx_errors.get()),
+        (3, 0, 0)
+    );
+    p[0].count_rx_bytes(1300);
+    assert_eq!(st.rx_bytes.get(), 1300);
+    drop(got);
+    assert_eq!(pool.available(), avail, "the chain was freed whole");
+    drop(p);
+    cleanup(&[&input]);
+}
+
+#[test]
 fn mbuf_buf_semantics() {
     let pool = pool("t_buf", 63);
     assert_eq!(pool.data_room(), 2048);

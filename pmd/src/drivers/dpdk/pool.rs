@@ -420,9 +420,8 @@ impl Buf for DpdkMbuf {
     }
 
     #[inline(always)]
-    fn whole(&self) -> bool {
-        let m = self.mb();
-        m.pkt_len == m.data_len as u32
+    fn pkt_len(&self) -> usize {
+        self.mb().pkt_len as usize
     }
 
     #[inline]
