@@ -254,6 +254,8 @@ struct FastEnv<'s> {
     head: HeadTemplate,
     fib: Direct<'s>,
     adjs: &'s [FastAdj],
+    /// `adjs.len()`, at most `u32::MAX`.
+    adjs_len: u32,
     snap: &'s Snapshot,
 }
 
@@ -400,7 +402,12 @@ fn fast_one<B: Buf, const V2: bool>(
     let d = p.data_mut();
     let c = fast_check::<V2>(d, &env.head)?;
     let nh = env.fib.lookup(c.dst);
-    let mut adj = env.adjs.get(nh as usize)?;
+    // (Compared as u32: no zero-extension of the lookup's answer.)
+    if nh >= env.adjs_len {
+        return None;
+    }
+    // SAFETY: nh < adjs_len <= adjs.len().
+    let mut adj = unsafe { env.adjs.get_unchecked(nh as usize) };
     // RFC 1812 §5.3.1: TTL expiry comes before anything else; it is the
     // general path's, with every other case.
     if c.ttl_word as u8 <= 1 {
@@ -747,6 +754,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             head: HeadTemplate::new(&iface.mac),
             fib: fib.direct(),
             adjs: snap.adj.fast(),
+            adjs_len: snap.adj.fast().len().min(u32::MAX as usize) as u32,
             snap,
         };
         // (`min` tells the compiler what ArrayVec guarantees.)
