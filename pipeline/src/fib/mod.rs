@@ -43,9 +43,12 @@
 //! - **top**: one entry per /8 in the `Fib4` itself: a pointer to the /8's
 //!   direct entries and an index mask. A /8 with no route of length >= 8
 //!   (most of them in a small table) has mask 0 and points at its own next
-//!   hop. The fast path reads a second copy, the *forwarding top*, in
-//!   which each martian /8 (RFC 1812 §5.3.7) answers no route; an empty
-//!   table is about 11 KiB.
+//!   hop. The fast path reads a second top level, the *forwarding top*
+//!   ([`Direct`]): one pointer per /8 to its 1024 direct entries, moved
+//!   back so that the address's /18 number indexes them without a mask; a
+//!   /8 without routes points to a shared *fill* of its next hop, and each
+//!   martian /8 (RFC 1812 §5.3.7) to a fill of no route. An empty table is
+//!   about 12 KiB.
 //! - **section** (a /8 that has routes): 1024 *direct entries*, one per
 //!   /18, each either a next hop (the /18 holds no longer route) or the
 //!   offset of a *block*; then the blocks, appended.
@@ -91,7 +94,7 @@
 //! covering route. The shape of the table depends only on the set of routes.
 //!
 //! Sections are `Arc`s: cloning a `Fib4` to make the next version copies
-//! only the two 4 KiB top levels; the first update to a section in the new
+//! only the top levels (6 KiB); the first update to a section in the new
 //! version copies that section (a plain copy while its garbage is under a
 //! quarter, else without it) and leaves the published one untouched, so
 //! the next snapshot costs one section copy per touched /8 plus one block

@@ -328,44 +328,57 @@ struct Top {
     leaf: u32,
 }
 
-/// A view of a [`Fib4`]'s top level and direct entries
-/// ([`Fib4::direct`]), for a tight loop: the top level is one pointer it
-/// keeps in a register; the table itself is only for the walk.
+/// A view of a [`Fib4`]'s direct entries ([`Fib4::direct`]) for a tight
+/// loop: the forwarding top level is one pointer it keeps in a register
+/// (or a spill slot); the table itself is only for the walk.
 ///
-/// Its top level is the forwarding one: a martian destination (RFC 1812
-/// §5.3.7: 0/8, 127/8, 224/3 upward) answers [`NO_ROUTE`], so the loop
+/// The forwarding top level answers [`NO_ROUTE`] for a martian
+/// destination (RFC 1812 §5.3.7: 0/8, 127/8, 224/3 upward), so the loop
 /// need not test the destination for that itself.
 #[derive(Clone, Copy)]
 pub struct Direct<'a> {
-    top: &'a [Top; SECTIONS],
+    top: &'a [FastTop; SECTIONS],
     fib: &'a Fib4,
 }
 
 impl Direct<'_> {
     /// [`Fib4::lookup`] where it is called, [`NO_ROUTE`] for a martian
-    /// destination: two loads for an address whose /18 holds no longer
-    /// prefix, one more and a popcount in a block with a compact root
-    /// (nearly all), a call for the walk of any other. For a loop compiled
-    /// with `popcnt` where the CPU has it (without it the popcount is a
-    /// dozen instructions).
+    /// destination: two loads and no mask for an address whose /18 holds
+    /// no longer prefix, one more and a popcount in a block with a compact
+    /// root (nearly all), a call for the walk of any other. For a loop
+    /// compiled with `popcnt` where the CPU has it (without it the
+    /// popcount is a dozen instructions).
     #[inline(always)]
     pub fn lookup(self, addr: u32) -> NextHop {
-        // SAFETY: every `top` entry points to a live buffer with `mask + 1`
-        // entries, and every block entry there to a block (see
-        // `lookup_in`); a martian /8's entry to `MARTIAN_LEAF`.
+        let sec = (addr >> 24) as usize;
+        // SAFETY: every entry of the forwarding top level, moved forward by
+        // its /8's first slot, is the start of `SLOTS` direct entries (a
+        // section's, or a fill's), and every block entry there points to a
+        // block (see `lookup_in`); `addr >> (32 - DIRECT)` is that first
+        // slot plus the slot in the /8.
         unsafe {
-            let t = self.top.get_unchecked((addr >> 24) as usize);
-            let e = *t.base.add(((addr >> (32 - DIRECT)) & t.mask) as usize);
+            let base = self.top.get_unchecked(sec).0;
+            let e = *base.wrapping_add((addr >> (32 - DIRECT)) as usize);
             if !is_block(e) {
                 return e;
             }
             if e & COMPACT != 0 {
-                return compact_leaf(t.base.add(root_of(e)), addr << DIRECT);
+                let section = base.wrapping_add(sec << SLOT_BITS);
+                return compact_leaf(section.add(root_of(e)), addr << DIRECT);
             }
         }
         self.fib.lookup_cold(addr)
     }
 }
+
+/// Per-/8 entry of the forwarding top level ([`Fib4::direct`]): the /8's
+/// `SLOTS` direct entries (its section's, or for a /8 without one a fill
+/// of its next hop: `NO_ROUTE` for a martian /8), moved back by the /8's
+/// first slot (`sec · SLOTS` entries), so that the slot number of the
+/// whole address indexes them without a mask. The pointer is only
+/// dereferenced moved forward again, inside the entries.
+#[derive(Clone, Copy)]
+struct FastTop(*const u32);
 
 /// Whether /8 number `octet` holds only martian addresses (RFC 1812
 /// §5.3.7, §4.2.2.11): this network (0/8), loopback (127/8), multicast,
@@ -373,9 +386,6 @@ impl Direct<'_> {
 pub(crate) const fn martian_net(octet: usize) -> bool {
     octet == 0 || octet == 127 || octet >= 224
 }
-
-/// What a martian /8's entry of [`Fib4::fast`] points to.
-static MARTIAN_LEAF: u32 = NO_ROUTE;
 
 /// The routes and lookup entries of one /8 that holds a route of length
 /// `>= 8` (see the [module documentation](super)).
@@ -690,15 +700,18 @@ fn encode_block(
 /// A per-VRF IPv4 longest-prefix-match table (a Poptrie, see the
 /// [module documentation](super)).
 ///
-/// Cloning is cheap (a 10 KiB copy and reference counts): the clone shares
+/// Cloning is cheap (an 8 KiB copy and reference counts): the clone shares
 /// every section with the original, and an update copies only the sections
 /// it touches. That is how a new version of a published table is made.
 pub struct Fib4 {
     /// Read by lookups: one entry per /8.
     top: Box<[Top; SECTIONS]>,
-    /// Read by [`Direct`] lookups: `top`, with each martian /8
-    /// ([`martian_net`]) pointing to `MARTIAN_LEAF` instead.
-    fast: Box<[Top; SECTIONS]>,
+    /// Read by [`Direct`] lookups: the forwarding top level.
+    fast: Box<[FastTop; SECTIONS]>,
+    /// `SLOTS` copies of a next hop, one fill per next hop of a /8 without
+    /// a section (and `NO_ROUTE`, for the martian /8s), for `fast`; with
+    /// the number of `fast` entries that use each.
+    fills: Vec<(Arc<[u32]>, usize)>,
     /// The sections; `None` for a uniform /8 (no route of length >= 8 in
     /// it), whose next hop is in `top`.
     sections: Vec<Option<Arc<Section>>>,
@@ -714,10 +727,10 @@ pub struct Fib4 {
     scratch: Scratch,
 }
 
-// SAFETY: the raw pointers in `top` point into `sections` (immutable while
-// shared, and only mutated through `&mut self` after `Arc::make_mut`) or
-// into `top` itself; a `Fib4` owns everything they point to, like a
-// `Vec<Arc<..>>` would.
+// SAFETY: the raw pointers in `top` and `fast` point into `sections`
+// (immutable while shared, and only mutated through `&mut self` after
+// `Arc::make_mut`), into `top` itself or into `fills` (immutable); a `Fib4`
+// owns everything they point to, like a `Vec<Arc<..>>` would.
 unsafe impl Send for Fib4 {}
 // SAFETY: `&Fib4` only reads.
 unsafe impl Sync for Fib4 {}
@@ -733,6 +746,7 @@ impl Clone for Fib4 {
         let mut fib = Fib4 {
             top: self.top.clone(),
             fast: self.fast.clone(),
+            fills: self.fills.clone(),
             sections: self.sections.clone(),
             udepth: self.udepth.clone(),
             tiny: self.tiny.clone(),
@@ -764,7 +778,7 @@ impl FromIterator<(u32, u8, NextHop)> for Fib4 {
 }
 
 impl Fib4 {
-    /// An empty table: every lookup answers [`NO_ROUTE`]. About 11 KiB.
+    /// An empty table: every lookup answers [`NO_ROUTE`]. About 12 KiB.
     pub fn new() -> Self {
         let top = Box::new(
             [Top {
@@ -774,7 +788,8 @@ impl Fib4 {
             }; SECTIONS],
         );
         let mut fib = Fib4 {
-            fast: top.clone(),
+            fast: Box::new([FastTop(std::ptr::null()); SECTIONS]),
+            fills: Vec::new(),
             top,
             sections: vec![None; SECTIONS],
             udepth: Box::new([0; SECTIONS]),
@@ -1223,9 +1238,11 @@ impl Fib4 {
     }
 
     /// Heap bytes held by the table: the lookup structure and the routes
-    /// (counting sections shared with clones in full). About 11 KiB empty.
+    /// (counting sections shared with clones in full). About 12 KiB empty.
     pub fn memory_bytes(&self) -> usize {
-        2 * std::mem::size_of::<[Top; SECTIONS]>()
+        std::mem::size_of::<[Top; SECTIONS]>()
+            + std::mem::size_of::<[FastTop; SECTIONS]>()
+            + self.fills.len() * SLOTS * 4
             + SECTIONS * (std::mem::size_of::<Option<Arc<Section>>>() + 1)
             + self.tiny.capacity() * std::mem::size_of::<(u32, u8, NextHop)>()
             + self
@@ -1239,7 +1256,9 @@ impl Fib4 {
     /// Bytes of the lookup structure alone (top level, direct entries and
     /// tries, without the routes kept for updates), counting garbage.
     pub fn lookup_bytes(&self) -> usize {
-        2 * std::mem::size_of::<[Top; SECTIONS]>()
+        std::mem::size_of::<[Top; SECTIONS]>()
+            + std::mem::size_of::<[FastTop; SECTIONS]>()
+            + self.fills.len() * SLOTS * 4
             + self
                 .sections
                 .iter()
@@ -1291,15 +1310,41 @@ impl Fib4 {
                 t.mask = 0;
             }
         }
-        self.fast[sec] = if martian_net(sec) {
-            Top {
-                base: &MARTIAN_LEAF,
-                mask: 0,
-                leaf: NO_ROUTE,
-            }
+        let old = self.fast[sec].0.wrapping_add(sec << SLOT_BITS);
+        let entries = if martian_net(sec) {
+            self.take_fill(NO_ROUTE)
+        } else if let Some(s) = &self.sections[sec] {
+            s.buf.as_ptr()
         } else {
-            *t
+            let leaf = self.top[sec].leaf;
+            self.take_fill(leaf)
         };
+        self.fast[sec] = FastTop(entries.wrapping_sub(sec << SLOT_BITS));
+        self.drop_fill(old);
+    }
+
+    /// The fill of next hop `nh` (made if there is none), for one more
+    /// `fast` entry.
+    fn take_fill(&mut self, nh: NextHop) -> *const u32 {
+        if let Some(f) = self.fills.iter_mut().find(|f| f.0[0] == nh) {
+            f.1 += 1;
+            return f.0.as_ptr();
+        }
+        let f: Arc<[u32]> = vec![nh; SLOTS].into();
+        let p = f.as_ptr();
+        self.fills.push((f, 1));
+        p
+    }
+
+    /// One `fast` entry less uses the direct entries at `p`: if they are a
+    /// fill, and nothing else uses it, it goes.
+    fn drop_fill(&mut self, p: *const u32) {
+        if let Some(i) = self.fills.iter().position(|f| f.0.as_ptr() == p) {
+            self.fills[i].1 -= 1;
+            if self.fills[i].1 == 0 {
+                self.fills.swap_remove(i);
+            }
+        }
     }
 
     /// For a route of length < 8 (insert, or removal painting its
