@@ -22,7 +22,7 @@
 //! The fast path ([`fast_run`]) is one loop without calls for the common
 //! case: an untagged frame with IHL 5 and no padding to a resolved
 //! neighbor (through a connected subnet's neighbor map or a gateway),
-//! about 80 instructions and one adjacency; it touches the mbuf's first
+//! about 70 instructions and one adjacency; it touches the mbuf's first
 //! line and the first 34 bytes of the frame. It was measured against
 //! DPDK's l3fwd (perf/anchors.md), whose loop does less: no checksum,
 //! martian or length checks.
