@@ -795,26 +795,39 @@ unsafe fn rx_fixup(slots: *mut *mut rte_mbuf, n: usize) -> (usize, u64, u64) {
     (kept, extra, bad)
 }
 
+impl DpdkPort {
+    /// Poll the device into the spare capacity of `out`: where the new
+    /// mbufs start and how many came. `out`'s length is the caller's to
+    /// raise over the ones it keeps.
+    #[inline(always)]
+    fn receive(&mut self, out: &mut Burst<DpdkMbuf>) -> (*mut *mut rte_mbuf, usize) {
+        self.poll_count();
+        // SAFETY: DpdkMbuf is a transparent non-null mbuf pointer and the
+        // driver writes at most `room` pointers into the spare capacity.
+        unsafe {
+            let slots = (out.as_mut_ptr() as *mut *mut rte_mbuf).add(out.len());
+            let room = out.remaining_capacity();
+            if room == 0 {
+                return (slots, 0);
+            }
+            let n =
+                rte_sys::shim_eth_rx_burst(self.port_id, self.queue, slots, room as u16) as usize;
+            (slots, n)
+        }
+    }
+}
+
 impl Port<DpdkPool> for DpdkPort {
     #[inline]
     fn rx_burst(&mut self, out: &mut Burst<DpdkMbuf>) -> usize {
-        self.poll_count();
         let start = out.len();
-        let room = out.remaining_capacity();
-        if room == 0 {
+        let (slots, n) = self.receive(out);
+        if n == 0 {
             return 0;
         }
-        // SAFETY: DpdkMbuf is a transparent non-null mbuf pointer and the
-        // driver writes at most `room` pointers into the spare capacity.
-        // Each is checked below, and the length is raised only over the
-        // ones kept, compacted to the front.
+        // SAFETY: `slots[..n]` are the mbufs just received; the length is
+        // raised only over the ones kept, compacted to the front.
         unsafe {
-            let slots = (out.as_mut_ptr() as *mut *mut rte_mbuf).add(start);
-            let n =
-                rte_sys::shim_eth_rx_burst(self.port_id, self.queue, slots, room as u16) as usize;
-            if n == 0 {
-                return 0;
-            }
             // The common case touches each mbuf's first cache line only:
             // its length, segment count and offload flags. One segment
             // each adds up to n.
@@ -847,25 +860,14 @@ impl Port<DpdkPool> for DpdkPort {
     /// [`Buf::whole`]).
     #[inline]
     fn rx_burst_uncounted(&mut self, out: &mut Burst<DpdkMbuf>) -> usize {
-        self.poll_count();
         let start = out.len();
-        let room = out.remaining_capacity();
-        if room == 0 {
-            return 0;
-        }
-        // SAFETY: DpdkMbuf is a transparent non-null mbuf pointer and the
-        // driver writes `n <= room` pointers into the spare capacity.
-        unsafe {
-            let slots = (out.as_mut_ptr() as *mut *mut rte_mbuf).add(start);
-            let n =
-                rte_sys::shim_eth_rx_burst(self.port_id, self.queue, slots, room as u16) as usize;
-            if n == 0 {
-                return 0;
-            }
-            out.set_len(start + n);
+        let (_, n) = self.receive(out);
+        // SAFETY: the driver wrote `n` mbufs after `start`.
+        unsafe { out.set_len(start + n) };
+        if n > 0 {
             self.stats.rx_packets.add(n as u64);
-            n
         }
+        n
     }
 
     #[inline]
