@@ -282,6 +282,30 @@ action = "blackhole"
     )
 }
 
+/// Write `inputs` as captures `<name>0.pcap` and `<name>1.pcap` in `dir`.
+fn write_inputs(dir: &Path, name: &str, inputs: &[Vec<Vec<u8>>; 2]) -> Vec<PathBuf> {
+    let paths: Vec<PathBuf> = (0..2)
+        .map(|p| dir.join(format!("{name}{p}.pcap")))
+        .collect();
+    for (path, frames) in paths.iter().zip(inputs) {
+        let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+        pcap::write_pcap(path, &refs).unwrap();
+    }
+    paths
+}
+
+/// The router's config on DPDK: `net_pcap<first + p>` vdevs reading
+/// `inputs[p]` and writing `p<p>.pcap`, with this process's EAL prefix.
+fn net_pcap_config(pid: u32, first: usize, inputs: &[PathBuf]) -> String {
+    config(Some(&format!("weir-dpdk-pcap-{pid}")), |p| {
+        format!(
+            "dpdk = {{ device = \"net_pcap{},rx_pcap={},tx_pcap=p{p}.pcap\" }}",
+            first + p,
+            inputs[p].display()
+        )
+    })
+}
+
 /// What one run of a router gave.
 struct Run {
     /// Frames each port recorded.
@@ -412,11 +436,7 @@ fn pcap_and_net_pcap_give_identical_output() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (inputs, expect) = inputs();
-    let input_paths: Vec<PathBuf> = (0..2).map(|p| dir.join(format!("in{p}.pcap"))).collect();
-    for (path, frames) in input_paths.iter().zip(&inputs) {
-        let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
-        pcap::write_pcap(path, &refs).unwrap();
-    }
+    let input_paths = write_inputs(&dir, "in", &inputs);
 
     // weir's own pcap driver, on the native pool.
     let native = run(
@@ -432,12 +452,7 @@ fn pcap_and_net_pcap_give_identical_output() {
     // DPDK's net_pcap, on a DPDK mempool.
     let dpdk = run(
         &dir.join("dpdk"),
-        &config(Some(&format!("weir-dpdk-pcap-{pid}")), |p| {
-            format!(
-                "dpdk = {{ device = \"net_pcap{p},rx_pcap={},tx_pcap=p{p}.pcap\" }}",
-                input_paths[p].display()
-            )
-        }),
+        &net_pcap_config(pid, 0, &input_paths),
         &inputs,
     );
     // A frame larger than an mbuf's data room arrives from net_pcap as a
@@ -456,20 +471,10 @@ fn pcap_and_net_pcap_give_identical_output() {
         ],
         vec![testing::udp(R1, H1, a("10.2.0.2"), a("10.1.0.2"), 64, 10)],
     ];
-    let chain_paths: Vec<PathBuf> = (0..2).map(|p| dir.join(format!("chain{p}.pcap"))).collect();
-    for (path, frames) in chain_paths.iter().zip(&chain_inputs) {
-        let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
-        pcap::write_pcap(path, &refs).unwrap();
-    }
+    let chain_paths = write_inputs(&dir, "chain", &chain_inputs);
     let chain = run(
         &dir.join("chain"),
-        &config(Some(&format!("weir-dpdk-pcap-{pid}")), |p| {
-            format!(
-                "dpdk = {{ device = \"net_pcap{},rx_pcap={},tx_pcap=p{p}.pcap\" }}",
-                p + 2,
-                chain_paths[p].display()
-            )
-        }),
+        &net_pcap_config(pid, 2, &chain_paths),
         &chain_inputs,
     );
     assert_eq!(

@@ -286,13 +286,13 @@ unsafe fn fast_run<B: Buf>(
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
     if has_popcnt_sse41() {
-        return fast_run_popcnt(pkts, i, n, fw, env);
+        return fast_run_v2(pkts, i, n, fw, env);
     }
     fast_run_in::<B, false>(pkts, i, n, fw, env)
 }
 
 /// True if this CPU has `popcnt` and SSE4.1 (every x86-64 since about
-/// 2008), which [`fast_run_popcnt`] is compiled for.
+/// 2008), which [`fast_run_v2`] is compiled for.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn has_popcnt_sse41() -> bool {
@@ -314,7 +314,7 @@ fn has_popcnt_sse41() -> bool {
 /// As [`fast_run`]; the CPU must have `popcnt` and SSE4.1.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt,sse4.1")]
-unsafe fn fast_run_popcnt<B: Buf>(
+unsafe fn fast_run_v2<B: Buf>(
     pkts: *mut B,
     i: usize,
     n: usize,
@@ -543,6 +543,17 @@ const HEAD_MASK: [u8; 16] = [
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0,
 ];
 
+/// [`HEAD_MASK`] as one bit per byte (a `pmovmskb` mask).
+#[cfg(target_arch = "x86_64")]
+const HEAD_BITS: u32 = {
+    let (mut bits, mut i) = (0, 0);
+    while i < 16 {
+        bits |= ((HEAD_MASK[i] != 0) as u32) << i;
+        i += 1;
+    }
+    bits
+};
+
 impl HeadTemplate {
     fn new(mac: &[u8; 6]) -> Self {
         // Built per burst: two words, not byte copies.
@@ -576,8 +587,7 @@ impl HeadTemplate {
                 let b = _mm_loadu_si128(self.bytes.as_ptr() as *const __m128i);
                 _mm_movemask_epi8(_mm_cmpeq_epi8(a, b)) as u32
             };
-            // One bit per byte of HEAD_MASK.
-            !eq & 0x703f == 0
+            !eq & HEAD_BITS == 0
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -846,8 +856,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         self.counters.forwarded.add(fw.kept as u64);
         if fw.kept > 0 {
             let plain = (!fw.tagged).then_some(fw.bytes);
-            let one = fw.ports.same(fw.kept);
-            self.send_forwarded(rx, &fw.ports.0[..fw.kept], one, plain);
+            self.send_forwarded(rx, &fw.ports, plain);
         }
         fw.rx_bytes
     }
@@ -865,20 +874,15 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
         bytes
     }
 
-    /// Transmit the forwarded packets of a burst, `out[i]` being the port
-    /// of `fwd[i]`; `one`: the port of them all, if they share one;
-    /// `plain`: none is tagged and their lengths add up to this. When they
-    /// all leave by one port, as they mostly do, the burst itself goes to
-    /// the driver, after anything already queued for that port; otherwise
-    /// each joins its port's output burst.
+    /// Transmit the forwarded packets of a burst (at least one),
+    /// `out.0[i]` being the port of `fwd[i]`; `plain`: none is tagged and
+    /// their lengths add up to this. When they all leave by one port, as
+    /// they mostly do, the burst itself goes to the driver, after anything
+    /// already queued for that port; otherwise each joins its port's
+    /// output burst.
     #[inline(always)]
-    fn send_forwarded(
-        &mut self,
-        fwd: &mut Burst<P::Buf>,
-        out: &[u16],
-        one: Option<u16>,
-        plain: Option<u64>,
-    ) {
+    fn send_forwarded(&mut self, fwd: &mut Burst<P::Buf>, out: &Ports, plain: Option<u64>) {
+        let one = out.same(fwd.len());
         if let Some(port) = one.filter(|&o| (o as usize) < self.ports.len().min(self.tx.len())) {
             let p = port as usize;
             let q = &mut self.tx[p];
@@ -897,7 +901,7 @@ impl<P: Pool, Q: Port<P>> Worker<P, Q> {
             };
             return;
         }
-        for (pkt, &o) in fwd.drain(..).zip(out) {
+        for (pkt, &o) in fwd.drain(..).zip(&out.0) {
             self.enqueue_tx_on(o, pkt);
         }
     }

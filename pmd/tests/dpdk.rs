@@ -9,7 +9,7 @@
 #![cfg(feature = "dpdk")]
 
 use pmd::drivers::dpdk::{
-    self, eal_init, open, register_thread, ring_pair, DpdkError, DpdkMbuf, DpdkPool,
+    self, eal_init, open, register_thread, ring_pair, DpdkError, DpdkMbuf, DpdkPool, DpdkPort,
     DpdkPortConfig, EalConfig,
 };
 use pmd::drivers::pcap::{self, PcapConfig};
@@ -287,23 +287,31 @@ fn pcap_in_pcap_out_matches_native_driver() {
     cleanup(&[&input, &output]);
 }
 
-#[test]
-fn pcap_oversized_frame_is_dropped_and_counted() {
-    // A frame larger than the data room arrives as an mbuf chain.
+/// A `net_pcap` port `vdev` reading 100-, 1000- and 200-byte frames with
+/// a pool `pool_name` of 512-byte buffers, so that the second arrives as
+/// an mbuf chain: the pool, the port's queues, the capture and the frames.
+fn chain_port(pool_name: &str, vdev: &str) -> (DpdkPool, Vec<DpdkPort>, PathBuf, [Vec<u8>; 3]) {
     eal();
-    let pool = DpdkPool::new("t_small", 255, 512, 0, -1).unwrap();
-    let input = tmp("big.pcap");
+    let pool = DpdkPool::new(pool_name, 255, 512, 0, -1).unwrap();
+    let input = tmp(&format!("{vdev}.pcap"));
     let frames = [frame(100, 1), frame(1000, 2), frame(200, 3)];
     let refs: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
     pcap::write_pcap(&input, &refs).unwrap();
-    let mut p = open(
+    let p = open(
         &DpdkPortConfig {
-            device: format!("net_pcap_t1,rx_pcap={}", input.display()),
+            device: format!("{vdev},rx_pcap={}", input.display()),
             ..Default::default()
         },
         &pool,
     )
     .unwrap();
+    (pool, p, input, frames)
+}
+
+#[test]
+fn pcap_oversized_frame_is_dropped_and_counted() {
+    // A frame larger than the data room arrives as an mbuf chain.
+    let (pool, mut p, input, frames) = chain_port("t_small", "net_pcap_t1");
     let avail = pool.available();
     let got = rx_n(&mut p[0], 2);
     assert_eq!(got.len(), 2);
@@ -320,20 +328,7 @@ fn pcap_oversized_frame_is_dropped_and_counted() {
 fn uncounted_rx_leaves_bytes_and_chains_to_the_caller() {
     // What the forwarding path receives with: the packets, counted, but
     // neither their bytes nor a check for chains (the caller does both).
-    eal();
-    let pool = DpdkPool::new("t_uncounted", 255, 512, 0, -1).unwrap();
-    let input = tmp("uncounted.pcap");
-    let frames = [frame(100, 1), frame(1000, 2), frame(200, 3)];
-    let refs: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
-    pcap::write_pcap(&input, &refs).unwrap();
-    let mut p = open(
-        &DpdkPortConfig {
-            device: format!("net_pcap_t2,rx_pcap={}", input.display()),
-            ..Default::default()
-        },
-        &pool,
-    )
-    .unwrap();
+    let (pool, mut p, input, frames) = chain_port("t_uncounted", "net_pcap_t2");
     let avail = pool.available();
     let mut got = Vec::new();
     let t = Instant::now();

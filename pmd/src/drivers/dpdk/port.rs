@@ -721,15 +721,29 @@ impl DpdkPort {
         sent
     }
 
-    /// One more poll: every [`STATS_POLLS`] on queue 0, the device's
-    /// counters when due.
+    /// Poll the device into the spare capacity of `out`: where the new
+    /// mbufs start and how many came. `out`'s length is the caller's to
+    /// raise over the ones it keeps. Every [`STATS_POLLS`] polls of queue
+    /// 0, the device's counters too, when due.
     #[inline(always)]
-    fn poll_count(&mut self) {
+    fn receive(&mut self, out: &mut Burst<DpdkMbuf>) -> (*mut *mut rte_mbuf, usize) {
         if self.dev_last.is_some() {
             self.polls = self.polls.wrapping_add(1);
             if self.polls & (STATS_POLLS - 1) == 0 {
                 self.maybe_sample();
             }
+        }
+        // SAFETY: DpdkMbuf is a transparent non-null mbuf pointer and the
+        // driver writes at most `room` pointers into the spare capacity.
+        unsafe {
+            let slots = (out.as_mut_ptr() as *mut *mut rte_mbuf).add(out.len());
+            let room = out.remaining_capacity();
+            if room == 0 {
+                return (slots, 0);
+            }
+            let n =
+                rte_sys::shim_eth_rx_burst(self.port_id, self.queue, slots, room as u16) as usize;
+            (slots, n)
         }
     }
 
@@ -793,28 +807,6 @@ unsafe fn rx_fixup(slots: *mut *mut rte_mbuf, n: usize) -> (usize, u64, u64) {
         kept += 1;
     }
     (kept, extra, bad)
-}
-
-impl DpdkPort {
-    /// Poll the device into the spare capacity of `out`: where the new
-    /// mbufs start and how many came. `out`'s length is the caller's to
-    /// raise over the ones it keeps.
-    #[inline(always)]
-    fn receive(&mut self, out: &mut Burst<DpdkMbuf>) -> (*mut *mut rte_mbuf, usize) {
-        self.poll_count();
-        // SAFETY: DpdkMbuf is a transparent non-null mbuf pointer and the
-        // driver writes at most `room` pointers into the spare capacity.
-        unsafe {
-            let slots = (out.as_mut_ptr() as *mut *mut rte_mbuf).add(out.len());
-            let room = out.remaining_capacity();
-            if room == 0 {
-                return (slots, 0);
-            }
-            let n =
-                rte_sys::shim_eth_rx_burst(self.port_id, self.queue, slots, room as u16) as usize;
-            (slots, n)
-        }
-    }
 }
 
 impl Port<DpdkPool> for DpdkPort {
